@@ -1,0 +1,300 @@
+package tickets
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"unicode/utf8"
+
+	"gorm.io/gorm"
+)
+
+// NewTicket is a problem arriving from any channel.
+type NewTicket struct {
+	Channel  Channel
+	Customer CustomerContact
+	Subject  string
+	Body     string // plain text; derived from BodyHTML when empty
+	BodyHTML string // as received; sanitized before it is stored
+	Urgency  Level  // zero means normal
+	TeamID   *int64
+	// CreatedBy is the member of staff who entered the ticket for the customer (a phone call
+	// taken down, an API integration); zero when the customer wrote in themselves.
+	CreatedBy   int64
+	Attachments []NewAttachment
+}
+
+// CustomerContact is how the sender of a new ticket identifies themselves.
+type CustomerContact struct {
+	Email string
+	Phone string
+	Name  string
+}
+
+// Intake opens a ticket. In one transaction it finds the customer by identity or creates them,
+// creates the ticket and its first message with attachments, and records the events, so a
+// failure at any point leaves nothing behind.
+func (d *Desk) Intake(ctx context.Context, in NewTicket) (*Ticket, error) {
+	in, err := d.cleanNewTicket(in)
+	if err != nil {
+		return nil, err
+	}
+	var ticket Ticket
+	err = inTx(ctx, d.db, func(tx *gorm.DB) error {
+		if in.TeamID != nil {
+			if err := mustExist(tx, "teams", *in.TeamID, "team_id", "no such team"); err != nil {
+				return err
+			}
+		}
+		customerID, created, err := resolveCustomer(tx, in.Customer)
+		if err != nil {
+			return err
+		}
+		actor := CustomerActor(customerID)
+		if in.CreatedBy != 0 {
+			actor = StaffActor(in.CreatedBy)
+		}
+		if created {
+			if err := recordEvent(tx, actor, 0, customerID, EventCustomerCreated, map[string]any{"channel": in.Channel}); err != nil {
+				return err
+			}
+		}
+		// Priority starts as the customer's urgency; rules that raise it apply on top.
+		err = tx.Raw(`INSERT INTO tickets (subject, urgency, priority, channel, customer_id, team_id)
+			VALUES (?, ?, ?, ?, ?, ?) RETURNING *`,
+			in.Subject, in.Urgency, in.Urgency, in.Channel, customerID, in.TeamID).Scan(&ticket).Error
+		if err != nil {
+			return fmt.Errorf("insert ticket: %w", err)
+		}
+		if err := recordEvent(tx, actor, ticket.ID, customerID, EventTicketCreated, map[string]any{
+			"channel": in.Channel, "subject": in.Subject, "urgency": in.Urgency.String(),
+			"priority": ticket.Priority.String(), "team_id": in.TeamID,
+		}); err != nil {
+			return err
+		}
+		msg := Message{
+			TicketID: ticket.ID, Kind: MessageInbound, AuthorCustomerID: &customerID,
+			BodyText: in.Body, BodyHTML: in.BodyHTML,
+		}
+		return insertMessage(tx, &msg, in.Attachments)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("tickets: intake: %w", err)
+	}
+	return &ticket, nil
+}
+
+// Check validates a new ticket without opening it, so that a channel can report the domain's
+// complaints together with its own.
+func (d *Desk) Check(in NewTicket) error {
+	_, err := d.cleanNewTicket(in)
+	return err
+}
+
+func (d *Desk) cleanNewTicket(in NewTicket) (NewTicket, error) {
+	var v ValidationError
+	if !in.Channel.Valid() {
+		v.Add("channel", "unknown channel")
+	}
+	var err error
+	if in.Customer.Email == "" && in.Customer.Phone == "" {
+		v.Add("customer.email", "is required")
+	}
+	if in.Customer.Email != "" {
+		if in.Customer.Email, err = NormalizeEmail(in.Customer.Email); err != nil {
+			v.Add("customer.email", err.Error())
+		}
+	}
+	if in.Customer.Phone != "" {
+		if in.Customer.Phone, err = NormalizePhone(in.Customer.Phone); err != nil {
+			v.Add("customer.phone", err.Error())
+		}
+	}
+	in.Customer.Name = cleanLine(in.Customer.Name)
+	if utf8.RuneCountInString(in.Customer.Name) > 200 {
+		v.Add("customer.name", "must be at most 200 characters")
+	}
+	in.Subject = cleanLine(in.Subject)
+	switch {
+	case in.Subject == "":
+		v.Add("subject", "is required")
+	case utf8.RuneCountInString(in.Subject) > 250:
+		v.Add("subject", "must be at most 250 characters")
+	}
+	if in.Urgency == 0 {
+		in.Urgency = Normal
+	}
+	if !in.Urgency.Valid() {
+		v.Add("urgency", "must be one of low, normal, high, urgent")
+	}
+	in.Body, in.BodyHTML = d.cleanBody(&v, "body", in.Body, in.BodyHTML)
+	d.checkAttachments(&v, in.Attachments)
+	return in, v.Err()
+}
+
+// cleanBody validates a message body and fills in the plain text of HTML-only messages.
+func (d *Desk) cleanBody(v *ValidationError, field, text, rawHTML string) (string, string) {
+	var safeHTML string
+	if strings.TrimSpace(rawHTML) != "" {
+		safeHTML = SanitizeHTML(cleanText(rawHTML))
+	}
+	text = strings.TrimSpace(cleanText(text))
+	if text == "" && safeHTML != "" {
+		text = htmlToText(safeHTML)
+	}
+	switch {
+	case text == "":
+		v.Add(field, "is required")
+	case len(text) > d.limits.MaxBodyBytes || len(safeHTML) > 4*d.limits.MaxBodyBytes:
+		v.Add(field, fmt.Sprintf("must be at most %d KB", d.limits.MaxBodyBytes>>10))
+	}
+	return text, safeHTML
+}
+
+func (d *Desk) checkAttachments(v *ValidationError, files []NewAttachment) {
+	if len(files) > d.limits.MaxAttachments {
+		v.Add("attachments", fmt.Sprintf("at most %d files", d.limits.MaxAttachments))
+		return
+	}
+	for i, f := range files {
+		field := fmt.Sprintf("attachments[%d]", i)
+		switch {
+		case len(f.Data) == 0:
+			v.Add(field, "file is empty")
+		case int64(len(f.Data)) > d.limits.MaxAttachmentBytes:
+			v.Add(field, fmt.Sprintf("file is larger than %d MB", d.limits.MaxAttachmentBytes>>20))
+		}
+	}
+}
+
+// resolveCustomer finds the customer owning the contact's email or phone, or creates one. Two
+// intakes racing for a new address both try to claim the identity; the unique key lets one win
+// and the other discards its fresh customer row and takes the winner's.
+func resolveCustomer(tx *gorm.DB, c CustomerContact) (id int64, created bool, err error) {
+	type identity struct{ kind, value string }
+	var ids []identity
+	if c.Email != "" {
+		ids = append(ids, identity{"email", c.Email})
+	}
+	if c.Phone != "" {
+		ids = append(ids, identity{"phone", c.Phone})
+	}
+	for _, ident := range ids {
+		found, err := customerByIdentity(tx, ident.kind, ident.value)
+		if err != nil {
+			return 0, false, err
+		}
+		if found != 0 {
+			id = found
+			break
+		}
+	}
+	if id == 0 {
+		if err := tx.Raw(`INSERT INTO customers (name) VALUES (?) RETURNING id`, c.Name).Scan(&id).Error; err != nil {
+			return 0, false, fmt.Errorf("insert customer: %w", err)
+		}
+		created = true
+	} else if c.Name != "" {
+		if err := tx.Exec(`UPDATE customers SET name = ?, updated_at = now() WHERE id = ? AND name = ''`, c.Name, id).Error; err != nil {
+			return 0, false, fmt.Errorf("update customer name: %w", err)
+		}
+	}
+	for _, ident := range ids {
+		var owner int64
+		err := tx.Raw(`INSERT INTO customer_identities (customer_id, kind, value) VALUES (?, ?, ?)
+			ON CONFLICT (kind, value) DO NOTHING RETURNING customer_id`, id, ident.kind, ident.value).Scan(&owner).Error
+		if err != nil {
+			return 0, false, fmt.Errorf("insert identity: %w", err)
+		}
+		if owner != 0 || !created {
+			continue
+		}
+		// Another intake claimed this identity after we looked. Give our new record up.
+		winner, err := customerByIdentity(tx, ident.kind, ident.value)
+		if err != nil {
+			return 0, false, err
+		}
+		if err := tx.Exec(`DELETE FROM customer_identities WHERE customer_id = ?`, id).Error; err != nil {
+			return 0, false, fmt.Errorf("discard identity: %w", err)
+		}
+		if err := tx.Exec(`DELETE FROM customers WHERE id = ?`, id).Error; err != nil {
+			return 0, false, fmt.Errorf("discard customer: %w", err)
+		}
+		return resolveAgain(tx, winner, c)
+	}
+	return id, created, nil
+}
+
+// resolveAgain continues with the customer that won a race, attaching our other identities to it.
+func resolveAgain(tx *gorm.DB, winner int64, c CustomerContact) (int64, bool, error) {
+	if winner == 0 {
+		return 0, false, errors.New("resolve customer: identity vanished during intake")
+	}
+	for kind, value := range map[string]string{"email": c.Email, "phone": c.Phone} {
+		if value == "" {
+			continue
+		}
+		if err := tx.Exec(`INSERT INTO customer_identities (customer_id, kind, value) VALUES (?, ?, ?)
+			ON CONFLICT (kind, value) DO NOTHING`, winner, kind, value).Error; err != nil {
+			return 0, false, fmt.Errorf("insert identity: %w", err)
+		}
+	}
+	return winner, false, nil
+}
+
+func customerByIdentity(tx *gorm.DB, kind, value string) (int64, error) {
+	var id int64
+	err := tx.Raw(`SELECT customer_id FROM customer_identities WHERE kind = ? AND value = ?`, kind, value).Scan(&id).Error
+	if err != nil {
+		return 0, fmt.Errorf("find customer: %w", err)
+	}
+	return id, nil
+}
+
+// mustExist turns a dangling reference into a validation error on field rather than a foreign
+// key failure at commit.
+func mustExist(tx *gorm.DB, table string, id int64, field, message string) error {
+	var n int64
+	// table is one of a few constants from this package, never input.
+	if err := tx.Raw(`SELECT count(*) FROM `+table+` WHERE id = ?`, id).Scan(&n).Error; err != nil {
+		return fmt.Errorf("check %s: %w", field, err)
+	}
+	if n == 0 {
+		return invalid(field, message)
+	}
+	return nil
+}
+
+// insertMessage stores a message and its attachments. Attachment bytes go to blobs once per
+// distinct content.
+func insertMessage(tx *gorm.DB, m *Message, files []NewAttachment) error {
+	err := tx.Raw(`INSERT INTO messages (ticket_id, kind, author_user_id, author_customer_id, body_text, body_html)
+		VALUES (?, ?, ?, ?, ?, ?) RETURNING id, created_at`,
+		m.TicketID, m.Kind, m.AuthorUserID, m.AuthorCustomerID, m.BodyText, m.BodyHTML).Row().Scan(&m.ID, &m.CreatedAt)
+	if err != nil {
+		return fmt.Errorf("insert message: %w", err)
+	}
+	for _, f := range files {
+		sum := digest(f.Data)
+		// GORM expands a slice bound right after "(" as a list, []byte included, so no byte
+		// slice comes first in a VALUES list.
+		if err := tx.Exec(`INSERT INTO blobs (size, sha256, data) VALUES (?, ?, ?) ON CONFLICT (sha256) DO NOTHING`,
+			len(f.Data), sum, f.Data).Error; err != nil {
+			return fmt.Errorf("store attachment: %w", err)
+		}
+		a := Attachment{
+			MessageID: m.ID, BlobSHA256: sum, Filename: cleanFilename(f.Filename),
+			ContentType: cleanContentType(f.ContentType), Size: int64(len(f.Data)),
+			ContentID: cleanLine(f.ContentID), Inline: f.Inline,
+		}
+		err := tx.Raw(`INSERT INTO attachments (message_id, blob_sha256, filename, content_type, size, content_id, inline)
+			VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id, created_at`,
+			a.MessageID, a.BlobSHA256, a.Filename, a.ContentType, a.Size, a.ContentID, a.Inline).Row().Scan(&a.ID, &a.CreatedAt)
+		if err != nil {
+			return fmt.Errorf("insert attachment: %w", err)
+		}
+		m.Attachments = append(m.Attachments, a)
+	}
+	return nil
+}

@@ -1,0 +1,310 @@
+package tickets
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"golang.org/x/crypto/bcrypt"
+	"gorm.io/gorm"
+)
+
+// Staff keeps users, their API tokens, and teams.
+type Staff struct {
+	db *gorm.DB
+	// now is the clock for token bookkeeping; tests replace it.
+	now func() time.Time
+}
+
+// NewStaff returns the staff directory kept in db.
+func NewStaff(db *gorm.DB) *Staff { return &Staff{db: db, now: time.Now} }
+
+// NewUser is a member of staff to create.
+type NewUser struct {
+	Email    string
+	Name     string
+	Role     Role
+	Password string // empty: the user signs in with API tokens only, until a password is set
+}
+
+// passwordCost is bcrypt's work factor: about a quarter second per sign-in on current hardware.
+const passwordCost = 12
+
+// MinPasswordLength keeps passwords out of the reach of online guessing.
+const MinPasswordLength = 12
+
+// CreateUser adds a member of staff. actor is who does it (SystemActor from the command line).
+func (s *Staff) CreateUser(ctx context.Context, actor Actor, in NewUser) (*User, error) {
+	var v ValidationError
+	email, err := NormalizeEmail(in.Email)
+	if err != nil {
+		v.Add("email", err.Error())
+	}
+	name := cleanLine(in.Name)
+	switch {
+	case name == "":
+		v.Add("name", "is required")
+	case utf8.RuneCountInString(name) > 200:
+		v.Add("name", "must be at most 200 characters")
+	}
+	if !in.Role.Valid() {
+		v.Add("role", "must be one of admin, supervisor, agent")
+	}
+	var hash *string
+	if in.Password != "" {
+		if utf8.RuneCountInString(in.Password) < MinPasswordLength {
+			v.Add("password", fmt.Sprintf("must be at least %d characters", MinPasswordLength))
+		} else if len(in.Password) > 72 {
+			// bcrypt reads no further; refusing is better than silently ignoring the rest.
+			v.Add("password", "must be at most 72 bytes")
+		} else {
+			h, err := bcrypt.GenerateFromPassword([]byte(in.Password), passwordCost)
+			if err != nil {
+				return nil, fmt.Errorf("tickets: hash password: %w", err)
+			}
+			hs := string(h)
+			hash = &hs
+		}
+	}
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	var u User
+	err = inTx(ctx, s.db, func(tx *gorm.DB) error {
+		err := tx.Raw(`INSERT INTO users (email, name, role, password_hash) VALUES (?, ?, ?, ?)
+			ON CONFLICT DO NOTHING RETURNING *`, email, name, in.Role, hash).Scan(&u).Error
+		if err != nil {
+			return fmt.Errorf("insert user: %w", err)
+		}
+		if u.ID == 0 {
+			return &ConflictError{Field: "email", Message: "a user with this email already exists"}
+		}
+		return recordEvent(tx, actor, 0, 0, EventUserCreated, map[string]any{"user_id": u.ID, "email": u.Email, "role": u.Role})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("tickets: create user: %w", err)
+	}
+	return &u, nil
+}
+
+// User returns an active or disabled user by id.
+func (s *Staff) User(ctx context.Context, id int64) (*User, error) {
+	var u User
+	err := s.db.WithContext(ctx).Take(&u, id).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("tickets: get user: %w", err)
+	}
+	return &u, nil
+}
+
+// Users lists every user, active first, by name.
+func (s *Staff) Users(ctx context.Context) ([]User, error) {
+	var users []User
+	err := s.db.WithContext(ctx).Order("disabled_at IS NOT NULL, lower(name), id").Find(&users).Error
+	if err != nil {
+		return nil, fmt.Errorf("tickets: list users: %w", err)
+	}
+	return users, nil
+}
+
+// tokenPrefix marks our tokens so that secret scanners and people can recognise them.
+const tokenPrefix = "hd_"
+
+// APIToken is a stored token; the secret itself is never stored.
+type APIToken struct {
+	ID         int64
+	UserID     int64
+	Name       string
+	TokenHash  []byte
+	CreatedAt  time.Time
+	LastUsedAt *time.Time
+	RevokedAt  *time.Time
+}
+
+// CreateToken issues an API token for a user and returns its secret, which is shown this once.
+func (s *Staff) CreateToken(ctx context.Context, actor Actor, userID int64, name string) (string, *APIToken, error) {
+	name = cleanLine(name)
+	if name == "" {
+		name = "api"
+	}
+	raw := make([]byte, 32)
+	if _, err := rand.Read(raw); err != nil {
+		return "", nil, fmt.Errorf("tickets: create token: %w", err)
+	}
+	secret := tokenPrefix + base64.RawURLEncoding.EncodeToString(raw)
+	tok := APIToken{UserID: userID, Name: name, TokenHash: digest([]byte(secret))}
+	err := inTx(ctx, s.db, func(tx *gorm.DB) error {
+		if err := mustExist(tx, "users", userID, "user_id", "no such user"); err != nil {
+			return err
+		}
+		err := tx.Raw(`INSERT INTO api_tokens (user_id, name, token_hash) VALUES (?, ?, ?) RETURNING id, created_at`,
+			tok.UserID, tok.Name, tok.TokenHash).Row().Scan(&tok.ID, &tok.CreatedAt)
+		if err != nil {
+			return fmt.Errorf("insert token: %w", err)
+		}
+		return recordEvent(tx, actor, 0, 0, EventTokenCreated, map[string]any{"token_id": tok.ID, "user_id": userID, "name": name})
+	})
+	if err != nil {
+		return "", nil, fmt.Errorf("tickets: create token: %w", err)
+	}
+	return secret, &tok, nil
+}
+
+// ErrBadToken means a token is unknown, revoked, or belongs to a disabled user.
+var ErrBadToken = errors.New("invalid or revoked API token")
+
+// Authenticate returns the active user a token belongs to. One indexed lookup by the token's
+// SHA-256; last use is written at most once a minute so that reads stay reads.
+func (s *Staff) Authenticate(ctx context.Context, secret string) (*User, error) {
+	if !strings.HasPrefix(secret, tokenPrefix) || len(secret) > 100 {
+		return nil, ErrBadToken
+	}
+	db := s.db.WithContext(ctx)
+	var row struct {
+		User
+		TokenID    int64
+		LastUsedAt *time.Time
+	}
+	err := db.Raw(`SELECT u.*, t.id AS token_id, t.last_used_at
+		FROM api_tokens t JOIN users u ON u.id = t.user_id
+		WHERE t.token_hash = ? AND t.revoked_at IS NULL AND u.disabled_at IS NULL`,
+		digest([]byte(secret))).Scan(&row).Error
+	if err != nil {
+		return nil, fmt.Errorf("tickets: authenticate: %w", err)
+	}
+	if row.TokenID == 0 {
+		return nil, ErrBadToken
+	}
+	now := s.now()
+	if row.LastUsedAt == nil || now.Sub(*row.LastUsedAt) > time.Minute {
+		if err := db.Exec(`UPDATE api_tokens SET last_used_at = ? WHERE id = ?`, now, row.TokenID).Error; err != nil {
+			return nil, fmt.Errorf("tickets: authenticate: %w", err)
+		}
+	}
+	return &row.User, nil
+}
+
+// RevokeToken stops a token from working.
+func (s *Staff) RevokeToken(ctx context.Context, actor Actor, tokenID int64) error {
+	err := inTx(ctx, s.db, func(tx *gorm.DB) error {
+		var userID int64
+		err := tx.Raw(`UPDATE api_tokens SET revoked_at = now() WHERE id = ? AND revoked_at IS NULL RETURNING user_id`, tokenID).Scan(&userID).Error
+		if err != nil {
+			return err
+		}
+		if userID == 0 {
+			return ErrNotFound
+		}
+		return recordEvent(tx, actor, 0, 0, EventTokenRevoked, map[string]any{"token_id": tokenID, "user_id": userID})
+	})
+	if err != nil {
+		return fmt.Errorf("tickets: revoke token: %w", err)
+	}
+	return nil
+}
+
+// Token returns a token's description (never its secret).
+func (s *Staff) Token(ctx context.Context, id int64) (*APIToken, error) {
+	var t APIToken
+	err := s.db.WithContext(ctx).Take(&t, id).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("tickets: get token: %w", err)
+	}
+	return &t, nil
+}
+
+// CreateTeam adds a team.
+func (s *Staff) CreateTeam(ctx context.Context, actor Actor, name string) (*Team, error) {
+	name = cleanLine(name)
+	switch {
+	case name == "":
+		return nil, invalid("name", "is required")
+	case utf8.RuneCountInString(name) > 100:
+		return nil, invalid("name", "must be at most 100 characters")
+	}
+	var team Team
+	err := inTx(ctx, s.db, func(tx *gorm.DB) error {
+		if err := tx.Raw(`INSERT INTO teams (name) VALUES (?) ON CONFLICT DO NOTHING RETURNING *`, name).Scan(&team).Error; err != nil {
+			return fmt.Errorf("insert team: %w", err)
+		}
+		if team.ID == 0 {
+			return &ConflictError{Field: "name", Message: "a team with this name already exists"}
+		}
+		return recordEvent(tx, actor, 0, 0, EventTeamCreated, map[string]any{"team_id": team.ID, "name": name})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("tickets: create team: %w", err)
+	}
+	return &team, nil
+}
+
+// Teams lists every team with its members, by name.
+func (s *Staff) Teams(ctx context.Context) ([]Team, error) {
+	db := s.db.WithContext(ctx)
+	var teams []Team
+	if err := db.Order("lower(name), id").Find(&teams).Error; err != nil {
+		return nil, fmt.Errorf("tickets: list teams: %w", err)
+	}
+	var members []struct{ TeamID, UserID int64 }
+	if err := db.Raw(`SELECT team_id, user_id FROM team_members ORDER BY team_id, user_id`).Scan(&members).Error; err != nil {
+		return nil, fmt.Errorf("tickets: list team members: %w", err)
+	}
+	index := make(map[int64]int, len(teams))
+	for i, t := range teams {
+		index[t.ID] = i
+		teams[i].MemberIDs = []int64{}
+	}
+	for _, m := range members {
+		if i, ok := index[m.TeamID]; ok {
+			teams[i].MemberIDs = append(teams[i].MemberIDs, m.UserID)
+		}
+	}
+	return teams, nil
+}
+
+// SetMember adds a user to a team (member true) or takes them out. Doing what is already so is
+// not an error and records nothing.
+func (s *Staff) SetMember(ctx context.Context, actor Actor, teamID, userID int64, member bool) error {
+	err := inTx(ctx, s.db, func(tx *gorm.DB) error {
+		var teams int64
+		if err := tx.Raw(`SELECT count(*) FROM teams WHERE id = ?`, teamID).Scan(&teams).Error; err != nil {
+			return err
+		}
+		if teams == 0 {
+			return ErrNotFound
+		}
+		if err := mustExist(tx, "users", userID, "user_id", "no such user"); err != nil {
+			return err
+		}
+		var res *gorm.DB
+		typ := EventTeamMemberAdded
+		if member {
+			res = tx.Exec(`INSERT INTO team_members (team_id, user_id) VALUES (?, ?) ON CONFLICT DO NOTHING`, teamID, userID)
+		} else {
+			typ = EventTeamMemberRemove
+			res = tx.Exec(`DELETE FROM team_members WHERE team_id = ? AND user_id = ?`, teamID, userID)
+		}
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected == 0 {
+			return nil
+		}
+		return recordEvent(tx, actor, 0, 0, typ, map[string]any{"team_id": teamID, "user_id": userID})
+	})
+	if err != nil {
+		return fmt.Errorf("tickets: team membership: %w", err)
+	}
+	return nil
+}
