@@ -7,6 +7,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 
 	"gorm.io/gorm"
 )
@@ -47,21 +48,41 @@ func inTx(ctx context.Context, db *gorm.DB, fn func(tx *gorm.DB) error) error {
 	return db.WithContext(ctx).Transaction(fn)
 }
 
+// event is one audit trail entry waiting to be written.
+type event struct {
+	actor                Actor
+	ticketID, customerID int64
+	typ                  string
+	data                 any
+}
+
 // recordEvent appends to the audit trail. It runs in the transaction of the change it records,
 // so a change and its event commit or vanish together.
 func recordEvent(tx *gorm.DB, actor Actor, ticketID, customerID int64, typ string, data any) error {
-	payload := []byte("{}")
-	if data != nil {
-		var err error
-		if payload, err = json.Marshal(data); err != nil {
-			return fmt.Errorf("event %s: %w", typ, err)
+	return recordEvents(tx, event{actor, ticketID, customerID, typ, data})
+}
+
+// recordEvents writes several events in one statement.
+func recordEvents(tx *gorm.DB, events ...event) error {
+	var sql strings.Builder
+	sql.WriteString(`INSERT INTO events (actor_kind, actor_user_id, actor_customer_id, ticket_id, customer_id, type, data) VALUES `)
+	args := make([]any, 0, 7*len(events))
+	for i, e := range events {
+		payload := []byte("{}")
+		if e.data != nil {
+			var err error
+			if payload, err = json.Marshal(e.data); err != nil {
+				return fmt.Errorf("event %s: %w", e.typ, err)
+			}
 		}
+		if i > 0 {
+			sql.WriteString(", ")
+		}
+		sql.WriteString("(?, ?, ?, ?, ?, ?, ?)")
+		args = append(args, e.actor.Kind, nullID(e.actor.UserID), nullID(e.actor.CustomerID), nullID(e.ticketID), nullID(e.customerID), e.typ, payload)
 	}
-	err := tx.Exec(`INSERT INTO events (actor_kind, actor_user_id, actor_customer_id, ticket_id, customer_id, type, data)
-		VALUES (?, ?, ?, ?, ?, ?, ?)`,
-		actor.Kind, nullID(actor.UserID), nullID(actor.CustomerID), nullID(ticketID), nullID(customerID), typ, payload).Error
-	if err != nil {
-		return fmt.Errorf("event %s: %w", typ, err)
+	if err := tx.Exec(sql.String(), args...).Error; err != nil {
+		return fmt.Errorf("record %s: %w", events[0].typ, err)
 	}
 	return nil
 }

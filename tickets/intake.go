@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -55,11 +56,6 @@ func (d *Desk) Intake(ctx context.Context, in NewTicket) (*Ticket, error) {
 		if in.CreatedBy != 0 {
 			actor = StaffActor(in.CreatedBy)
 		}
-		if created {
-			if err := recordEvent(tx, actor, 0, customerID, EventCustomerCreated, map[string]any{"channel": in.Channel}); err != nil {
-				return err
-			}
-		}
 		// Priority starts as the customer's urgency; rules that raise it apply on top.
 		err = tx.Raw(`INSERT INTO tickets (subject, urgency, priority, channel, customer_id, team_id)
 			VALUES (?, ?, ?, ?, ?, ?) RETURNING *`,
@@ -67,17 +63,21 @@ func (d *Desk) Intake(ctx context.Context, in NewTicket) (*Ticket, error) {
 		if err != nil {
 			return fmt.Errorf("insert ticket: %w", err)
 		}
-		if err := recordEvent(tx, actor, ticket.ID, customerID, EventTicketCreated, map[string]any{
-			"channel": in.Channel, "subject": in.Subject, "urgency": in.Urgency.String(),
-			"priority": ticket.Priority.String(), "team_id": in.TeamID,
-		}); err != nil {
-			return err
-		}
 		msg := Message{
 			TicketID: ticket.ID, Kind: MessageInbound, AuthorCustomerID: &customerID,
 			BodyText: in.Body, BodyHTML: in.BodyHTML,
 		}
-		return insertMessage(tx, &msg, in.Attachments)
+		if err := insertMessage(tx, &msg, in.Attachments); err != nil {
+			return err
+		}
+		events := []event{{actor, ticket.ID, customerID, EventTicketCreated, map[string]any{
+			"channel": in.Channel, "subject": in.Subject, "urgency": in.Urgency.String(),
+			"priority": ticket.Priority.String(), "team_id": in.TeamID,
+		}}}
+		if created {
+			events = append([]event{{actor, 0, customerID, EventCustomerCreated, map[string]any{"channel": in.Channel}}}, events...)
+		}
+		return recordEvents(tx, events...)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("tickets: intake: %w", err)
@@ -168,11 +168,34 @@ func (d *Desk) checkAttachments(v *ValidationError, files []NewAttachment) {
 	}
 }
 
+type identity struct{ kind, value string }
+
 // resolveCustomer finds the customer owning the contact's email or phone, or creates one. Two
 // intakes racing for a new address both try to claim the identity; the unique key lets one win
 // and the other discards its fresh customer row and takes the winner's.
 func resolveCustomer(tx *gorm.DB, c CustomerContact) (id int64, created bool, err error) {
-	type identity struct{ kind, value string }
+	ids := c.identities()
+	for i, ident := range ids {
+		if id, err = customerByIdentity(tx, ident.kind, ident.value); err != nil {
+			return 0, false, err
+		}
+		if id != 0 {
+			ids = slices.Delete(ids, i, i+1)
+			break
+		}
+	}
+	if id == 0 {
+		return createCustomer(tx, c, ids[0].kind, ids[0].value, ids[1:])
+	}
+	if c.Name != "" {
+		if err := tx.Exec(`UPDATE customers SET name = ?, updated_at = now() WHERE id = ? AND name = ''`, c.Name, id).Error; err != nil {
+			return 0, false, fmt.Errorf("update customer name: %w", err)
+		}
+	}
+	return id, false, addIdentities(tx, id, ids)
+}
+
+func (c CustomerContact) identities() []identity {
 	var ids []identity
 	if c.Email != "" {
 		ids = append(ids, identity{"email", c.Email})
@@ -180,50 +203,46 @@ func resolveCustomer(tx *gorm.DB, c CustomerContact) (id int64, created bool, er
 	if c.Phone != "" {
 		ids = append(ids, identity{"phone", c.Phone})
 	}
+	return ids
+}
+
+// addIdentities gives a customer the identities that nobody owns yet.
+func addIdentities(tx *gorm.DB, customerID int64, ids []identity) error {
 	for _, ident := range ids {
-		found, err := customerByIdentity(tx, ident.kind, ident.value)
-		if err != nil {
-			return 0, false, err
-		}
-		if found != 0 {
-			id = found
-			break
+		if err := tx.Exec(`INSERT INTO customer_identities (customer_id, kind, value) VALUES (?, ?, ?)
+			ON CONFLICT (kind, value) DO NOTHING`, customerID, ident.kind, ident.value).Error; err != nil {
+			return fmt.Errorf("insert identity: %w", err)
 		}
 	}
-	if id == 0 {
-		if err := tx.Raw(`INSERT INTO customers (name) VALUES (?) RETURNING id`, c.Name).Scan(&id).Error; err != nil {
-			return 0, false, fmt.Errorf("insert customer: %w", err)
-		}
-		created = true
-	} else if c.Name != "" {
-		if err := tx.Exec(`UPDATE customers SET name = ?, updated_at = now() WHERE id = ? AND name = ''`, c.Name, id).Error; err != nil {
-			return 0, false, fmt.Errorf("update customer name: %w", err)
-		}
+	return nil
+}
+
+// createCustomer makes a customer who owns the given identity, in one statement. When another
+// intake claimed the identity after we looked, the fresh row is given up and the winner's used.
+func createCustomer(tx *gorm.DB, c CustomerContact, kind, value string, more []identity) (int64, bool, error) {
+	var row struct{ ID, Owner int64 }
+	err := tx.Raw(`WITH c AS (INSERT INTO customers (name) VALUES (?) RETURNING id),
+			i AS (INSERT INTO customer_identities (customer_id, kind, value) SELECT id, ?, ? FROM c
+				ON CONFLICT (kind, value) DO NOTHING RETURNING customer_id)
+		SELECT c.id, coalesce((SELECT customer_id FROM i), 0) AS owner FROM c`, c.Name, kind, value).Scan(&row).Error
+	if err != nil {
+		return 0, false, fmt.Errorf("insert customer: %w", err)
 	}
-	for _, ident := range ids {
-		var owner int64
-		err := tx.Raw(`INSERT INTO customer_identities (customer_id, kind, value) VALUES (?, ?, ?)
-			ON CONFLICT (kind, value) DO NOTHING RETURNING customer_id`, id, ident.kind, ident.value).Scan(&owner).Error
-		if err != nil {
-			return 0, false, fmt.Errorf("insert identity: %w", err)
-		}
-		if owner != 0 || !created {
-			continue
-		}
-		// Another intake claimed this identity after we looked. Give our new record up.
-		winner, err := customerByIdentity(tx, ident.kind, ident.value)
-		if err != nil {
-			return 0, false, err
-		}
-		if err := tx.Exec(`DELETE FROM customer_identities WHERE customer_id = ?`, id).Error; err != nil {
-			return 0, false, fmt.Errorf("discard identity: %w", err)
-		}
-		if err := tx.Exec(`DELETE FROM customers WHERE id = ?`, id).Error; err != nil {
+	if row.Owner == 0 {
+		if err := tx.Exec(`DELETE FROM customers WHERE id = ?`, row.ID).Error; err != nil {
 			return 0, false, fmt.Errorf("discard customer: %w", err)
+		}
+		winner, err := customerByIdentity(tx, kind, value)
+		if err != nil {
+			return 0, false, err
 		}
 		return resolveAgain(tx, winner, c)
 	}
-	return id, created, nil
+	// A phone that already belongs to someone else stays theirs.
+	if err := addIdentities(tx, row.ID, more); err != nil {
+		return 0, false, err
+	}
+	return row.ID, true, nil
 }
 
 // resolveAgain continues with the customer that won a race, attaching our other identities to it.
@@ -231,16 +250,7 @@ func resolveAgain(tx *gorm.DB, winner int64, c CustomerContact) (int64, bool, er
 	if winner == 0 {
 		return 0, false, errors.New("resolve customer: identity vanished during intake")
 	}
-	for kind, value := range map[string]string{"email": c.Email, "phone": c.Phone} {
-		if value == "" {
-			continue
-		}
-		if err := tx.Exec(`INSERT INTO customer_identities (customer_id, kind, value) VALUES (?, ?, ?)
-			ON CONFLICT (kind, value) DO NOTHING`, winner, kind, value).Error; err != nil {
-			return 0, false, fmt.Errorf("insert identity: %w", err)
-		}
-	}
-	return winner, false, nil
+	return winner, false, addIdentities(tx, winner, c.identities())
 }
 
 func customerByIdentity(tx *gorm.DB, kind, value string) (int64, error) {

@@ -96,7 +96,7 @@ func (d *Desk) List(ctx context.Context, f ListFilter) (*TicketPage, error) {
 	page := &TicketPage{Items: items}
 	if len(items) > f.Limit {
 		page.Items = items[:f.Limit]
-		page.Next = encodeCursor(page.Items[f.Limit-1].ID)
+		page.Next = EncodeCursor(page.Items[f.Limit-1].ID)
 	}
 	return page, nil
 }
@@ -108,8 +108,9 @@ func whereOptionalID(q *gorm.DB, column string, id int64) *gorm.DB {
 	return q.Where(column+" = ?", id)
 }
 
-// Cursors are opaque to clients, so the ordering behind them can change without breaking them.
-func encodeCursor(beforeID int64) string {
+// EncodeCursor returns the cursor of the page that starts after ticket beforeID. Cursors are
+// opaque to clients, so the ordering behind them can change without breaking them.
+func EncodeCursor(beforeID int64) string {
 	return base64.RawURLEncoding.EncodeToString([]byte("id:" + strconv.FormatInt(beforeID, 10)))
 }
 

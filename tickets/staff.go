@@ -3,10 +3,12 @@ package tickets
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base64"
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -16,13 +18,54 @@ import (
 
 // Staff keeps users, their API tokens, and teams.
 type Staff struct {
-	db *gorm.DB
-	// now is the clock for token bookkeeping; tests replace it.
-	now func() time.Time
+	db     *gorm.DB
+	tokens tokenCache
 }
 
 // NewStaff returns the staff directory kept in db.
-func NewStaff(db *gorm.DB) *Staff { return &Staff{db: db, now: time.Now} }
+func NewStaff(db *gorm.DB) *Staff { return &Staff{db: db} }
+
+// tokenTTL is how long a verified token is believed without asking the database again. A token
+// revoked on another node keeps working at most this long there; on this node, at once.
+const tokenTTL = 10 * time.Second
+
+// tokenCache remembers recently verified tokens, so that an API client's requests do not each
+// cost a query before their real work.
+type tokenCache struct {
+	mu      sync.Mutex
+	entries map[[32]byte]cachedToken
+}
+
+type cachedToken struct {
+	user  User
+	until time.Time
+}
+
+func (c *tokenCache) get(hash [32]byte, now time.Time) (User, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.entries[hash]
+	if !ok || now.After(e.until) {
+		return User{}, false
+	}
+	return e.user, true
+}
+
+func (c *tokenCache) put(hash [32]byte, u User, now time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	// A bound keeps a flood of distinct tokens from growing the map; starting over is cheap.
+	if c.entries == nil || len(c.entries) >= 10000 {
+		c.entries = make(map[[32]byte]cachedToken)
+	}
+	c.entries[hash] = cachedToken{user: u, until: now.Add(tokenTTL)}
+}
+
+func (c *tokenCache) clear() {
+	c.mu.Lock()
+	c.entries = nil
+	c.mu.Unlock()
+}
 
 // NewUser is a member of staff to create.
 type NewUser struct {
@@ -162,10 +205,15 @@ func (s *Staff) CreateToken(ctx context.Context, actor Actor, userID int64, name
 var ErrBadToken = errors.New("invalid or revoked API token")
 
 // Authenticate returns the active user a token belongs to. One indexed lookup by the token's
-// SHA-256; last use is written at most once a minute so that reads stay reads.
+// SHA-256, remembered for tokenTTL; last use is written at most once a minute.
 func (s *Staff) Authenticate(ctx context.Context, secret string) (*User, error) {
 	if !strings.HasPrefix(secret, tokenPrefix) || len(secret) > 100 {
 		return nil, ErrBadToken
+	}
+	hash := sha256.Sum256([]byte(secret))
+	now := time.Now()
+	if u, ok := s.tokens.get(hash, now); ok {
+		return &u, nil
 	}
 	db := s.db.WithContext(ctx)
 	var row struct {
@@ -175,20 +223,19 @@ func (s *Staff) Authenticate(ctx context.Context, secret string) (*User, error) 
 	}
 	err := db.Raw(`SELECT u.*, t.id AS token_id, t.last_used_at
 		FROM api_tokens t JOIN users u ON u.id = t.user_id
-		WHERE t.token_hash = ? AND t.revoked_at IS NULL AND u.disabled_at IS NULL`,
-		digest([]byte(secret))).Scan(&row).Error
+		WHERE t.token_hash = ? AND t.revoked_at IS NULL AND u.disabled_at IS NULL`, hash[:]).Scan(&row).Error
 	if err != nil {
 		return nil, fmt.Errorf("tickets: authenticate: %w", err)
 	}
 	if row.TokenID == 0 {
 		return nil, ErrBadToken
 	}
-	now := s.now()
 	if row.LastUsedAt == nil || now.Sub(*row.LastUsedAt) > time.Minute {
 		if err := db.Exec(`UPDATE api_tokens SET last_used_at = ? WHERE id = ?`, now, row.TokenID).Error; err != nil {
 			return nil, fmt.Errorf("tickets: authenticate: %w", err)
 		}
 	}
+	s.tokens.put(hash, row.User, now)
 	return &row.User, nil
 }
 
@@ -208,6 +255,8 @@ func (s *Staff) RevokeToken(ctx context.Context, actor Actor, tokenID int64) err
 	if err != nil {
 		return fmt.Errorf("tickets: revoke token: %w", err)
 	}
+	// The cache is keyed by secrets we no longer know; revocations are rare, so forget them all.
+	s.tokens.clear()
 	return nil
 }
 
