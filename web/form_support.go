@@ -30,7 +30,17 @@ type supportFormView struct {
 	Notice          string            // about the whole form
 	MaxAttachments  int
 	MaxAttachmentMB int64
-	Urgencies       []string
+	Urgencies       []urgencyOption
+}
+
+type urgencyOption struct{ Value, Label string }
+
+// urgencies says what each level means to a customer, so that "urgent" keeps its meaning.
+var urgencies = []urgencyOption{
+	{"low", "Low: a question, no hurry"},
+	{"normal", "Normal: something does not work as it should"},
+	{"high", "High: it stops me from working"},
+	{"urgent", "Urgent: everything is down"},
 }
 
 func (s *server) newSupportView(c *fiber.Ctx) supportFormView {
@@ -40,7 +50,7 @@ func (s *server) newSupportView(c *fiber.Ctx) supportFormView {
 		Errors:          map[string]string{},
 		MaxAttachments:  s.Config.Form.MaxAttachments,
 		MaxAttachmentMB: s.Config.Form.MaxAttachmentBytes >> 20,
-		Urgencies:       []string{"low", "normal", "high", "urgent"},
+		Urgencies:       urgencies,
 	}
 }
 

@@ -79,6 +79,7 @@ func New(d Deps) (*fiber.App, error) {
 	app.Use(requestid.New())
 	app.Use(s.logRequests)
 	app.Use(withTimeout)
+	app.Use(admit(d.Config.DBMaxConns))
 	app.Use(helmet.New(helmet.Config{
 		ContentSecurityPolicy: "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; " +
 			"frame-ancestors 'none'; form-action 'self'; base-uri 'none'; object-src 'none'",
@@ -138,4 +139,25 @@ func (s *server) logPanic(c *fiber.Ctx, e any) {
 func requestID(c *fiber.Ctx) string {
 	id, _ := c.Locals("requestid").(string)
 	return id
+}
+
+// admit lets at most n requests work at once and queues the rest in arrival order. database/sql
+// hands a freed connection to a random waiter, so without this queue a busy node serves some
+// requests late while newer ones pass them; with it, waiting is first come, first served, and
+// the pool never has waiters.
+func admit(n int) fiber.Handler {
+	slots := make(chan struct{}, n)
+	return func(c *fiber.Ctx) error {
+		// Liveness must answer even when every slot is taken.
+		if c.Path() == "/healthz" {
+			return c.Next()
+		}
+		select {
+		case slots <- struct{}{}:
+		case <-c.UserContext().Done():
+			return c.UserContext().Err()
+		}
+		defer func() { <-slots }()
+		return c.Next()
+	}
 }
