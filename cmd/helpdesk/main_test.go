@@ -1,0 +1,255 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/openhelpdesk/helpdesk/internal/testdb"
+)
+
+var testDSN string
+
+func TestMain(m *testing.M) {
+	os.Exit(testdb.Main(m, func(dsn string) error { testDSN = dsn; return nil }))
+}
+
+// syncBuffer is a bytes.Buffer that a running command and the test can share.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// runCmd runs one helpdesk command in-process with the given environment.
+func runCmd(ctx context.Context, vars map[string]string, args ...string) (code int, stdout, stderr string) {
+	var out, errs syncBuffer
+	code = run(ctx, &env{stdout: &out, stderr: &errs, getenv: func(k string) string { return vars[k] }}, args)
+	return code, out.String(), errs.String()
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// server is a `helpdesk serve` running in the background of a test.
+type server struct {
+	base   string
+	stop   context.CancelFunc
+	done   chan int
+	stderr *syncBuffer
+}
+
+func startServe(t *testing.T, vars map[string]string) *server {
+	t.Helper()
+	addr := freeAddr(t)
+	vars["HELPDESK_ADDR"] = addr
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &server{base: "http://" + addr, stop: cancel, done: make(chan int, 1), stderr: &syncBuffer{}}
+	go func() {
+		s.done <- run(ctx, &env{stdout: io.Discard, stderr: s.stderr, getenv: func(k string) string { return vars[k] }}, []string{"serve"})
+	}()
+	deadline := time.Now().Add(90 * time.Second)
+	for {
+		res, err := http.Get(s.base + "/readyz")
+		if err == nil {
+			res.Body.Close()
+			if res.StatusCode == 200 {
+				return s
+			}
+		}
+		select {
+		case code := <-s.done:
+			t.Fatalf("serve exited with %d:\n%s", code, s.stderr.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			cancel()
+			t.Fatalf("serve did not become ready:\n%s", s.stderr.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func (s *server) shutdown(t *testing.T) {
+	t.Helper()
+	s.stop()
+	select {
+	case code := <-s.done:
+		if code != 0 {
+			t.Errorf("serve exited with %d:\n%s", code, s.stderr.String())
+		}
+	case <-time.After(60 * time.Second):
+		t.Fatal("serve did not stop")
+	}
+}
+
+func api(t *testing.T, method, url, token string, body any) (int, map[string]any) {
+	t.Helper()
+	var r io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		r = bytes.NewReader(b)
+	}
+	req, _ := http.NewRequest(method, url, r)
+	req.Header.Set("Authorization", "Bearer "+token)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var out map[string]any
+	json.NewDecoder(res.Body).Decode(&out)
+	return res.StatusCode, out
+}
+
+func lastLine(s string) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	return lines[len(lines)-1]
+}
+
+// The embedded default: with no DATABASE_URL, serve creates and runs its own PostgreSQL under the
+// data dir; what was stored survives a stop and a start.
+func TestServeWithPrivateClusterKeepsDataAcrossRestarts(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts PostgreSQL twice")
+	}
+	dir, err := os.MkdirTemp("", "helpdesk-e2e-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	os.Chmod(dir, 0o755) // the cluster may run as the postgres user, who must reach it
+	vars := map[string]string{"HELPDESK_DATA_DIR": filepath.Join(dir, "data")}
+
+	srv := startServe(t, vars)
+	// A second command joins the running cluster instead of starting another.
+	code, out, errs := runCmd(context.Background(), vars, "user", "add", "--email", "ana@example.com", "--name", "Ana Admin", "--role", "admin")
+	if code != 0 {
+		t.Fatalf("user add: %d\n%s", code, errs)
+	}
+	token := lastLine(out)
+	status, tk := api(t, "POST", srv.base+"/api/v1/tickets", token, map[string]any{
+		"customer": map[string]any{"email": "lucia@example.com"}, "subject": "Printer on fire", "body": "Please help.",
+	})
+	if status != 201 {
+		t.Fatalf("create ticket: %d %v", status, tk)
+	}
+	id := int64(tk["id"].(float64))
+	res, err := http.Get(srv.base + "/support")
+	if err != nil || res.StatusCode != 200 {
+		t.Fatalf("support form: %v %v", res, err)
+	}
+	res.Body.Close()
+	srv.shutdown(t)
+
+	if _, err := os.Stat(filepath.Join(dir, "data", "postgres", "data", "postmaster.pid")); !os.IsNotExist(err) {
+		t.Errorf("the private PostgreSQL is still running after serve stopped (postmaster.pid: %v)", err)
+	}
+
+	srv = startServe(t, vars)
+	defer srv.shutdown(t)
+	status, got := api(t, "GET", fmt.Sprintf("%s/api/v1/tickets/%d", srv.base, id), token, nil)
+	if status != 200 || got["subject"] != "Printer on fire" {
+		t.Errorf("after restart: %d %v", status, got)
+	}
+}
+
+func TestServeRefusesBadSettings(t *testing.T) {
+	code, _, errs := runCmd(context.Background(), map[string]string{"DATABASE_URL": testDSN, "HELPDESK_ADDR": "eighty"}, "serve")
+	if code != 1 || !strings.Contains(errs, "HELPDESK_ADDR") {
+		t.Errorf("bad addr: %d %s", code, errs)
+	}
+	code, _, errs = runCmd(context.Background(), map[string]string{"DATABASE_URL": testDSN}, "serve", "--form-rate-limit", "many")
+	if code != 1 || !strings.Contains(errs, "--form-rate-limit") {
+		t.Errorf("bad flag: %d %s", code, errs)
+	}
+	code, _, errs = runCmd(context.Background(), nil, "frobnicate")
+	if code != 2 || !strings.Contains(errs, "unknown command") {
+		t.Errorf("unknown command: %d %s", code, errs)
+	}
+}
+
+func TestServeOnDATABASE_URL(t *testing.T) {
+	srv := startServe(t, map[string]string{"DATABASE_URL": testDSN})
+	defer srv.shutdown(t)
+	res, err := http.Get(srv.base + "/healthz")
+	if err != nil || res.StatusCode != 200 {
+		t.Fatalf("healthz: %v %v", res, err)
+	}
+	res.Body.Close()
+}
+
+func TestMigrateCommands(t *testing.T) {
+	vars := map[string]string{"DATABASE_URL": testDSN}
+	code, out, errs := runCmd(context.Background(), vars, "migrate", "up")
+	if code != 0 || !strings.Contains(out, "up to date") {
+		t.Errorf("migrate up: %d %s %s", code, out, errs)
+	}
+	code, out, _ = runCmd(context.Background(), vars, "migrate", "status")
+	if code != 0 || !strings.Contains(out, "00001_foundation.sql") || !strings.Contains(out, "applied") {
+		t.Errorf("migrate status: %d %s", code, out)
+	}
+	if code, _, errs := runCmd(context.Background(), vars, "migrate", "down"); code != 1 || !strings.Contains(errs, "migrate up") {
+		t.Errorf("migrate down: %d %s", code, errs)
+	}
+}
+
+func TestUserAdd(t *testing.T) {
+	vars := map[string]string{"DATABASE_URL": testDSN, "AGENT_PASSWORD": "a very long passphrase"}
+	code, out, errs := runCmd(context.Background(), vars, "user", "add", "--email", "bo@example.com", "--name", "Bo", "--role", "agent", "--password-env", "AGENT_PASSWORD")
+	if code != 0 {
+		t.Fatalf("%d %s", code, errs)
+	}
+	token := lastLine(out)
+	if !strings.HasPrefix(token, "hd_") || strings.Contains(out, "a very long passphrase") {
+		t.Errorf("output:\n%s", out)
+	}
+	cases := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--email", "bo@example.com", "--name", "Bo", "--role", "agent"}, "--email: a user with this email already exists"},
+		{[]string{"--email", "cy@example.com", "--name", "Cy", "--role", "owner"}, "--role"},
+		{[]string{"--email", "not-an-email", "--name", "Cy", "--role", "agent"}, "--email"},
+		{[]string{"--email", "cy@example.com", "--name", "Cy", "--role", "agent", "--password-env", "UNSET_VAR"}, "UNSET_VAR"},
+		{[]string{"--email", "cy@example.com", "--name", "Cy", "--role", "agent", "--password-env", "SHORT"}, "--password-env"},
+	}
+	vars["SHORT"] = "short"
+	for _, tc := range cases {
+		code, _, errs := runCmd(context.Background(), vars, append([]string{"user", "add"}, tc.args...)...)
+		if code != 1 || !strings.Contains(errs, tc.want) {
+			t.Errorf("%v: %d %s", tc.args, code, errs)
+		}
+	}
+}

@@ -1,0 +1,139 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+	"time"
+
+	fiberpg "github.com/gofiber/storage/postgres/v3"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/openhelpdesk/helpdesk/internal/database"
+	"github.com/openhelpdesk/helpdesk/tickets"
+	"github.com/openhelpdesk/helpdesk/web"
+)
+
+func runServe(ctx context.Context, e *env, args []string) error {
+	cfg, logger, err := loadConfig(e, flag.NewFlagSet("serve", flag.ContinueOnError), args)
+	if err != nil {
+		return err
+	}
+	logger.Info("starting", "config", cfg)
+	odb, err := openDB(ctx, cfg, logger)
+	if err != nil {
+		return err
+	}
+	defer odb.Close()
+	if err := odb.prepareSchema(ctx, cfg); err != nil {
+		return err
+	}
+	signingKey, err := database.Secret(ctx, odb.DB, "signing-key", 32)
+	if err != nil {
+		return err
+	}
+	httpState, err := openHTTPState(ctx, odb.DSN)
+	if err != nil {
+		return err
+	}
+	defer httpState.Close()
+
+	desk := tickets.NewDesk(odb.DB, tickets.Limits{})
+	app, err := web.New(web.Deps{
+		Config:     cfg,
+		DB:         odb.DB,
+		Desk:       desk,
+		Customers:  tickets.NewCustomers(odb.DB),
+		Staff:      tickets.NewStaff(odb.DB),
+		HTTPState:  httpState,
+		SigningKey: signingKey,
+		Logger:     logger,
+	})
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s (HELPDESK_ADDR): %w", cfg.Addr, err)
+	}
+
+	jobsCtx, stopJobs := context.WithCancel(context.Background())
+	var jobs sync.WaitGroup
+	if cfg.AutoClose > 0 {
+		jobs.Go(func() { autoCloseLoop(jobsCtx, desk, cfg.AutoClose, logger) })
+	}
+
+	served := make(chan error, 1)
+	go func() { served <- app.Listener(ln) }()
+	logger.Info("listening", "addr", ln.Addr().String(), "url", cfg.BaseURL, "support_form", cfg.BaseURL+"/support")
+
+	select {
+	case err = <-served:
+	case <-ctx.Done():
+		logger.Info("shutting down")
+		err = app.ShutdownWithTimeout(30 * time.Second)
+	}
+	stopJobs()
+	jobs.Wait()
+	if err != nil && !errors.Is(err, net.ErrClosed) {
+		return fmt.Errorf("serve: %w", err)
+	}
+	logger.Info("stopped")
+	return nil
+}
+
+// openHTTPState opens the store of HTTP state that every node must share (the support form's
+// rate-limit counters), on a small pool of its own because the library closes the pool it is given.
+func openHTTPState(ctx context.Context, dsn string) (store *fiberpg.Storage, err error) {
+	poolCfg, err := pgxpool.ParseConfig(dsn)
+	if err != nil {
+		return nil, errors.New("DATABASE_URL is not a valid PostgreSQL URL or key=value string")
+	}
+	poolCfg.MaxConns = 4
+	pool, err := pgxpool.NewWithConfig(ctx, poolCfg)
+	if err != nil {
+		return nil, fmt.Errorf("http state: %w", err)
+	}
+	// The library panics where it could return an error.
+	defer func() {
+		if r := recover(); r != nil {
+			pool.Close()
+			store, err = nil, fmt.Errorf("http state: %v", r)
+		}
+	}()
+	// The table comes from our migrations; the library only checks its shape.
+	return fiberpg.New(fiberpg.Config{DB: pool, Table: "http_state", GCInterval: time.Minute}), nil
+}
+
+// autoCloseLoop closes tickets that have stayed solved for the configured time. Every node runs
+// it; the query takes rows with SKIP LOCKED, so they never close a ticket twice.
+func autoCloseLoop(ctx context.Context, desk *tickets.Desk, after time.Duration, logger *slog.Logger) {
+	ticker := time.NewTicker(time.Minute)
+	defer ticker.Stop()
+	for {
+		for {
+			n, err := desk.CloseSolved(ctx, after, 500)
+			if err != nil {
+				if ctx.Err() == nil {
+					logger.Error("auto-close", "error", err)
+				}
+				break
+			}
+			if n > 0 {
+				logger.Info("auto-closed solved tickets", "count", n)
+			}
+			if n < 500 {
+				break
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-ticker.C:
+		}
+	}
+}

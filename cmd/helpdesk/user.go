@@ -1,0 +1,81 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+
+	"github.com/openhelpdesk/helpdesk/tickets"
+)
+
+// runUser creates a member of staff. The API token goes alone on the last line of output, so that
+// scripts can take it with `tail -n1`.
+func runUser(ctx context.Context, e *env, args []string) error {
+	if len(args) == 0 || args[0] != "add" {
+		return errors.New("say what to do: helpdesk user add --email E --name N --role admin|supervisor|agent [--password-env VAR]")
+	}
+	fs := flag.NewFlagSet("user add", flag.ContinueOnError)
+	email := fs.String("email", "", "the user's email address (required)")
+	name := fs.String("name", "", "the user's name (required)")
+	role := fs.String("role", "", "admin, supervisor or agent (required)")
+	passwordEnv := fs.String("password-env", "", "name of an environment variable holding a login password")
+	cfg, logger, err := loadConfig(e, fs, args[1:])
+	if err != nil {
+		return err
+	}
+	var password string
+	if *passwordEnv != "" {
+		// Read from the environment, never from a flag, so the password stays out of shell
+		// history and process listings.
+		password = e.getenv(*passwordEnv)
+		if password == "" {
+			return fmt.Errorf("--password-env %s: that environment variable is empty or not set", *passwordEnv)
+		}
+	}
+	odb, err := openDB(ctx, cfg, logger)
+	if err != nil {
+		return err
+	}
+	defer odb.Close()
+	if err := odb.prepareSchema(ctx, cfg); err != nil {
+		return err
+	}
+	staff := tickets.NewStaff(odb.DB)
+	u, err := staff.CreateUser(ctx, tickets.SystemActor, tickets.NewUser{Email: *email, Name: *name, Role: tickets.Role(*role), Password: password})
+	if err != nil {
+		return describe(err)
+	}
+	secret, _, err := staff.CreateToken(ctx, tickets.SystemActor, u.ID, "created by helpdesk user add")
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "Created %s %s <%s> (id %d).\n", u.Role, u.Name, u.Email, u.ID)
+	if password != "" {
+		fmt.Fprintln(e.stdout, "They can sign in with the password from", *passwordEnv+".")
+	}
+	fmt.Fprintln(e.stdout, "API token (shown once; keep it secret):")
+	fmt.Fprintln(e.stdout, secret)
+	return nil
+}
+
+// describe turns validation errors into the flag names a person typed.
+func describe(err error) error {
+	var invalid *tickets.ValidationError
+	if errors.As(err, &invalid) {
+		msg := ""
+		for _, f := range invalid.Fields {
+			flagName := "--" + f.Field
+			if f.Field == "password" {
+				flagName = "--password-env"
+			}
+			msg += fmt.Sprintf("\n  %s %s", flagName, f.Message)
+		}
+		return errors.New("invalid input:" + msg)
+	}
+	var conflict *tickets.ConflictError
+	if errors.As(err, &conflict) {
+		return fmt.Errorf("--%s: %s", conflict.Field, conflict.Message)
+	}
+	return err
+}
