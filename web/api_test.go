@@ -524,3 +524,64 @@ func newTokenFor(t *testing.T, userID int64) string {
 	}
 	return secret
 }
+
+// Every endpoint that takes a JSON body refuses the same kinds of bad body the same way: a 4xx
+// naming the field, and nothing written.
+func TestAPIEveryBodyEndpointRefusesBadBodies(t *testing.T) {
+	tk := createTicket(t, email("bodies"))
+	endpoints := []struct {
+		method, path, token string
+		wrongType           string // a body with a field of the wrong type
+		typeField           string
+		valid               string // a good body, for the unknown-id check
+	}{
+		{"POST", "/api/v1/tickets", agentToken, `{"subject":["s"]}`, "subject", ""},
+		{"PATCH", fmt.Sprintf("/api/v1/tickets/%d", tk.ID), agentToken, `{"status":true}`, "status", `{"status":"open"}`},
+		{"POST", fmt.Sprintf("/api/v1/tickets/%d/messages", tk.ID), agentToken, `{"kind":"note","body":{"text":"x"}}`, "body", `{"kind":"note","body":"x"}`},
+		{"POST", "/api/v1/users", adminToken, `{"email":"a@example.com","name":"A","role":1}`, "role", ""},
+		{"POST", "/api/v1/teams", adminToken, `{"name":7}`, "name", ""},
+		{"POST", "/api/v1/tokens", agentToken, `{"name":false}`, "name", ""},
+	}
+	counts := func() string {
+		var tables []int64
+		for _, table := range []string{"tickets", "messages", "users", "teams", "api_tokens", "events"} {
+			tables = append(tables, count(t, "SELECT count(*) FROM "+table))
+		}
+		return fmt.Sprint(tables)
+	}
+	before := counts()
+	for _, e := range endpoints {
+		for _, bad := range []struct {
+			name, body string
+			status     int
+			field      string
+		}{
+			{"malformed", `{"name":`, 400, "body"},
+			{"not JSON", `name=x`, 400, "body"},
+			{"empty", ``, 400, "body"},
+			{"array", `[]`, 400, "body"},
+			{"unknown field", `{"favourite_colour":"blue"}`, 400, "favourite_colour"},
+			{"wrong type", e.wrongType, 400, e.typeField},
+			{"oversized", `{"name":"` + strings.Repeat("a", 9<<20) + `"}`, 413, "body"},
+		} {
+			var body any = bad.body
+			if bad.body == "" {
+				body = []byte{}
+			}
+			res := call(t, e.method, e.path, e.token, body)
+			if res.status != bad.status || res.errorField(t) != bad.field {
+				t.Errorf("%s %s, %s: %d %.200s; want %d naming %q", e.method, e.path, bad.name, res.status, res.body, bad.status, bad.field)
+			}
+		}
+		// And an id that names nothing, where the path has one.
+		if e.valid != "" {
+			res := call(t, e.method, strings.Replace(e.path, fmt.Sprint(tk.ID), "987654321", 1), e.token, e.valid)
+			if res.status != 404 {
+				t.Errorf("%s %s on an unknown id: %d", e.method, e.path, res.status)
+			}
+		}
+	}
+	if after := counts(); after != before {
+		t.Errorf("bad bodies wrote rows: %s -> %s", before, after)
+	}
+}

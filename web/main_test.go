@@ -99,6 +99,13 @@ func testConfig(env map[string]string) *config.Config {
 }
 
 func newApp(cfg *config.Config, logger *slog.Logger) (*fiber.App, error) {
+	return newAppOn(db, cfg, logger)
+}
+
+// webNew is the default app on another pool, for benchmarks that size their own.
+func webNew(pool *gorm.DB) (*fiber.App, error) { return newAppOn(pool, testConfig(nil), nil) }
+
+func newAppOn(db *gorm.DB, cfg *config.Config, logger *slog.Logger) (*fiber.App, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}

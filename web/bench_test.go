@@ -1,0 +1,278 @@
+package web_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/openhelpdesk/helpdesk/internal/database"
+	"github.com/openhelpdesk/helpdesk/internal/demo"
+	"github.com/openhelpdesk/helpdesk/tickets"
+)
+
+// The benchmarks measure whole runs of a fixed size and print their figures next to a baseline
+// measured in the same run, so that the comparison holds on any machine. Run them with
+// `make bench`; sizes can be changed with HELPDESK_BENCH_* variables.
+
+func envInt(name string, def int) int {
+	if n, err := strconv.Atoi(os.Getenv(name)); err == nil && n > 0 {
+		return n
+	}
+	return def
+}
+
+// latencies collects request durations from many goroutines.
+type latencies struct {
+	mu sync.Mutex
+	d  []time.Duration
+}
+
+func (l *latencies) add(d time.Duration) {
+	l.mu.Lock()
+	l.d = append(l.d, d)
+	l.mu.Unlock()
+}
+
+func (l *latencies) percentile(p float64) time.Duration {
+	slices.Sort(l.d)
+	if len(l.d) == 0 {
+		return 0
+	}
+	return l.d[min(len(l.d)-1, int(float64(len(l.d))*p))]
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// runClients runs work total times across clients goroutines and returns the wall time.
+func runClients(b *testing.B, clients, total int, lat *latencies, work func(i int) error) time.Duration {
+	var next atomic.Int64
+	var failed atomic.Value
+	var wg sync.WaitGroup
+	start := time.Now()
+	for range clients {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1))
+				if i > total || failed.Load() != nil {
+					return
+				}
+				t0 := time.Now()
+				if err := work(i); err != nil {
+					failed.Store(err)
+					return
+				}
+				lat.add(time.Since(t0))
+			}
+		})
+	}
+	wg.Wait()
+	if err := failed.Load(); err != nil {
+		b.Fatal(err)
+	}
+	return time.Since(start)
+}
+
+// serveOverLoopback runs the app on a real socket with a pool of poolSize connections.
+func serveOverLoopback(b *testing.B, poolSize int) (base string, stop func()) {
+	pool, err := database.Open(context.Background(), testDSN, database.Options{MaxConns: poolSize, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	a, err := webNew(pool)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	go a.Listener(ln)
+	return "http://" + ln.Addr().String(), func() { a.Shutdown(); database.Close(pool) }
+}
+
+func httpClient(conns int) *http.Client {
+	return &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: conns, MaxConnsPerHost: conns}}
+}
+
+// BenchmarkTicketIntake drives POST /api/v1/tickets with 32 concurrent clients over loopback, and
+// inserts the same rows (customer, identity, ticket, message, two events) with plain SQL over as
+// many connections. Target: the API reaches 40% of the plain SQL rate with p99 under 50 ms.
+func BenchmarkTicketIntake(b *testing.B) {
+	const clients = 32
+	total := envInt("HELPDESK_BENCH_TICKETS", 20000)
+	conns := envInt("HELPDESK_BENCH_CONNS", clients)
+	ctx := context.Background()
+	run := fmt.Sprintf("%d", time.Now().UnixNano())
+	body := func(prefix string, i int) []byte {
+		return fmt.Appendf(nil, `{"customer":{"email":"%s.%s.%d@example.com","name":"Bench Customer %d"},"subject":"Cannot log in to my account","body":"Since this morning the login page says my password is wrong, although I reset it twice. Order #%d.","urgency":"normal"}`,
+			prefix, run, i, i, i)
+	}
+	for b.Loop() {
+		// The API.
+		base, stop := serveOverLoopback(b, conns)
+		client := httpClient(clients)
+		var apiLat latencies
+		apiWall := runClients(b, clients, total, &apiLat, func(i int) error {
+			req, _ := http.NewRequest("POST", base+"/api/v1/tickets", bytes.NewReader(body("api", i)))
+			req.Header.Set("Authorization", "Bearer "+agentToken)
+			req.Header.Set("Content-Type", "application/json")
+			res, err := client.Do(req)
+			if err != nil {
+				return err
+			}
+			io.Copy(io.Discard, res.Body)
+			res.Body.Close()
+			if res.StatusCode != 201 {
+				return fmt.Errorf("status %d", res.StatusCode)
+			}
+			return nil
+		})
+		stop()
+
+		// The baseline: the same rows with plain SQL, one transaction per ticket.
+		pool, err := pgxpool.New(ctx, testDSN+poolSizeParam(testDSN, conns))
+		if err != nil {
+			b.Fatal(err)
+		}
+		var sqlLat latencies
+		sqlWall := runClients(b, clients, total, &sqlLat, func(i int) error {
+			return pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+				var customerID, ticketID int64
+				if err := tx.QueryRow(ctx, `INSERT INTO customers (name) VALUES ($1) RETURNING id`, fmt.Sprintf("Bench Customer %d", i)).Scan(&customerID); err != nil {
+					return err
+				}
+				if _, err := tx.Exec(ctx, `INSERT INTO customer_identities (customer_id, kind, value) VALUES ($1, 'email', $2)`, customerID, fmt.Sprintf("sql.%s.%d@example.com", run, i)); err != nil {
+					return err
+				}
+				if err := tx.QueryRow(ctx, `INSERT INTO tickets (subject, urgency, priority, channel, customer_id) VALUES ('Cannot log in to my account', 2, 2, 'api', $1) RETURNING id`, customerID).Scan(&ticketID); err != nil {
+					return err
+				}
+				if _, err := tx.Exec(ctx, `INSERT INTO messages (ticket_id, kind, author_customer_id, body_text) VALUES ($1, 'inbound', $2, 'Since this morning the login page says my password is wrong.')`, ticketID, customerID); err != nil {
+					return err
+				}
+				_, err := tx.Exec(ctx, `INSERT INTO events (actor_kind, ticket_id, customer_id, type, data) VALUES
+					('customer', NULL, $2, 'customer.created', '{}'), ('customer', $1, $2, 'ticket.created', '{}')`, ticketID, customerID)
+				return err
+			})
+		})
+		pool.Close()
+
+		apiRate := float64(total) / apiWall.Seconds()
+		sqlRate := float64(total) / sqlWall.Seconds()
+		b.ReportMetric(apiRate, "api_tickets/s")
+		b.ReportMetric(ms(apiLat.percentile(0.50)), "api_p50_ms")
+		b.ReportMetric(ms(apiLat.percentile(0.99)), "api_p99_ms")
+		b.ReportMetric(sqlRate, "sql_tickets/s")
+		b.ReportMetric(ms(sqlLat.percentile(0.99)), "sql_p99_ms")
+		b.ReportMetric(100*apiRate/sqlRate, "api_%_of_sql")
+		fmt.Printf("\nticket intake, %d tickets, %d clients, %d database connections\n", total, clients, conns)
+		fmt.Printf("  POST /api/v1/tickets  %8.0f tickets/s  p50 %6.2f ms  p99 %6.2f ms\n", apiRate, ms(apiLat.percentile(0.5)), ms(apiLat.percentile(0.99)))
+		fmt.Printf("  plain SQL baseline    %8.0f tickets/s  p50 %6.2f ms  p99 %6.2f ms\n", sqlRate, ms(sqlLat.percentile(0.5)), ms(sqlLat.percentile(0.99)))
+		fmt.Printf("  API / baseline        %8.1f %%   (target >= 40 %%, API p99 < 50 ms)\n", 100*apiRate/sqlRate)
+	}
+}
+
+// poolSizeParam adds pool_max_conns to a DSN of either form.
+func poolSizeParam(dsn string, n int) string {
+	if bytes.HasPrefix([]byte(dsn), []byte("postgres")) {
+		sep := "?"
+		if bytes.ContainsRune([]byte(dsn), '?') {
+			sep = "&"
+		}
+		return fmt.Sprintf("%spool_max_conns=%d", sep, n)
+	}
+	return fmt.Sprintf(" pool_max_conns=%d", n)
+}
+
+// BenchmarkListOpenTickets loads HELPDESK_BENCH_LIST_TICKETS tickets (default 1,000,000) and reads
+// GET /api/v1/tickets?status=open pages, the first and deeper ones by cursor, next to the same
+// query in plain SQL. Target: p99 under 20 ms.
+func BenchmarkListOpenTickets(b *testing.B) {
+	ctx := context.Background()
+	want := envInt("HELPDESK_BENCH_LIST_TICKETS", 1_000_000)
+	var have int
+	db.Raw(`SELECT count(*) FROM tickets`).Scan(&have)
+	if have < want {
+		start := time.Now()
+		res, err := demo.Load(ctx, testDSN, demo.Options{Customers: max(1, (want-have)/10), Tickets: want - have, Seed: 7, Logger: slog.New(slog.DiscardHandler)})
+		if err != nil {
+			b.Fatal(err)
+		}
+		fmt.Printf("\nloaded %d tickets, %d messages in %s\n", res.Tickets, res.Messages, time.Since(start).Round(time.Second))
+	}
+	var open int
+	db.Raw(`SELECT count(*) FROM tickets WHERE status = 'open'`).Scan(&open)
+
+	// Cursors spread over the whole listing, to read deep pages as well as the first.
+	var cursorIDs []int64
+	db.Raw(`SELECT id FROM tickets WHERE status = 'open' ORDER BY random() LIMIT 200`).Scan(&cursorIDs)
+	const clients, total = 8, 4000
+	for b.Loop() {
+		base, stop := serveOverLoopback(b, 20)
+		client := httpClient(clients)
+		var apiLat latencies
+		apiWall := runClients(b, clients, total, &apiLat, func(i int) error {
+			url := base + "/api/v1/tickets?status=open&limit=25"
+			if i%2 == 0 && len(cursorIDs) > 0 {
+				url += "&cursor=" + tickets.EncodeCursor(cursorIDs[i%len(cursorIDs)])
+			}
+			req, _ := http.NewRequest("GET", url, nil)
+			req.Header.Set("Authorization", "Bearer "+agentToken)
+			res, err := client.Do(req)
+			if err != nil {
+				return err
+			}
+			io.Copy(io.Discard, res.Body)
+			res.Body.Close()
+			if res.StatusCode != 200 {
+				return fmt.Errorf("status %d", res.StatusCode)
+			}
+			return nil
+		})
+		stop()
+
+		pool, err := pgxpool.New(ctx, testDSN+poolSizeParam(testDSN, clients))
+		if err != nil {
+			b.Fatal(err)
+		}
+		var sqlLat latencies
+		sqlWall := runClients(b, clients, total, &sqlLat, func(i int) error {
+			before := int64(1 << 62)
+			if i%2 == 0 && len(cursorIDs) > 0 {
+				before = cursorIDs[i%len(cursorIDs)]
+			}
+			rows, err := pool.Query(ctx, `SELECT * FROM tickets WHERE status = 'open' AND id < $1 ORDER BY id DESC LIMIT 26`, before)
+			if err != nil {
+				return err
+			}
+			for rows.Next() {
+			}
+			rows.Close()
+			return rows.Err()
+		})
+		pool.Close()
+
+		b.ReportMetric(ms(apiLat.percentile(0.50)), "api_p50_ms")
+		b.ReportMetric(ms(apiLat.percentile(0.99)), "api_p99_ms")
+		b.ReportMetric(ms(sqlLat.percentile(0.99)), "sql_p99_ms")
+		fmt.Printf("\nlist open tickets, %d tickets (%d open), %d requests, %d clients\n", max(have, want), open, total, clients)
+		fmt.Printf("  GET /api/v1/tickets?status=open  %7.0f req/s  p50 %6.2f ms  p99 %6.2f ms  (target p99 < 20 ms)\n",
+			float64(total)/apiWall.Seconds(), ms(apiLat.percentile(0.5)), ms(apiLat.percentile(0.99)))
+		fmt.Printf("  plain SQL baseline               %7.0f req/s  p50 %6.2f ms  p99 %6.2f ms\n",
+			float64(total)/sqlWall.Seconds(), ms(sqlLat.percentile(0.5)), ms(sqlLat.percentile(0.99)))
+	}
+}
