@@ -2,10 +2,12 @@ package tickets
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"gorm.io/gorm"
@@ -57,27 +59,50 @@ func (d *Desk) Intake(ctx context.Context, in NewTicket) (*Ticket, error) {
 			actor = StaffActor(in.CreatedBy)
 		}
 		// Priority starts as the customer's urgency; rules that raise it apply on top.
-		err = tx.Raw(`INSERT INTO tickets (subject, urgency, priority, channel, customer_id, team_id)
-			VALUES (?, ?, ?, ?, ?, ?) RETURNING *`,
-			in.Subject, in.Urgency, in.Urgency, in.Channel, customerID, in.TeamID).Scan(&ticket).Error
-		if err != nil {
-			return fmt.Errorf("insert ticket: %w", err)
-		}
-		msg := Message{
-			TicketID: ticket.ID, Kind: MessageInbound, AuthorCustomerID: &customerID,
-			BodyText: in.Body, BodyHTML: in.BodyHTML,
-		}
-		if err := insertMessage(tx, &msg, in.Attachments); err != nil {
-			return err
-		}
-		events := []event{{actor, ticket.ID, customerID, EventTicketCreated, map[string]any{
+		ticket.Urgency, ticket.Priority = in.Urgency, in.Urgency
+		events := []eventData{{EventTicketCreated, map[string]any{
 			"channel": in.Channel, "subject": in.Subject, "urgency": in.Urgency.String(),
 			"priority": ticket.Priority.String(), "team_id": in.TeamID,
 		}}}
 		if created {
-			events = append([]event{{actor, 0, customerID, EventCustomerCreated, map[string]any{"channel": in.Channel}}}, events...)
+			events = append([]eventData{{EventCustomerCreated, map[string]any{"channel": in.Channel}}}, events...)
 		}
-		return recordEvents(tx, events...)
+		eventsJSON, err := json.Marshal(events)
+		if err != nil {
+			return err
+		}
+		// Ticket, first message and events in one statement: intake is the busiest write of the
+		// help desk, and each statement is a round trip to the database.
+		var row struct {
+			Ticket
+			MessageID        int64
+			MessageCreatedAt time.Time
+		}
+		err = tx.Raw(`
+			WITH t AS (
+				INSERT INTO tickets (subject, urgency, priority, channel, customer_id, team_id)
+				VALUES (?, ?, ?, ?, ?, ?) RETURNING *
+			), m AS (
+				INSERT INTO messages (ticket_id, kind, author_customer_id, body_text, body_html)
+				SELECT id, 'inbound', customer_id, ?, ? FROM t
+				RETURNING id, created_at
+			), e AS (
+				INSERT INTO events (actor_kind, actor_user_id, actor_customer_id, ticket_id, customer_id, type, data)
+				SELECT ?, ?, ?, CASE WHEN x.type = 'customer.created' THEN NULL ELSE t.id END, t.customer_id, x.type, x.data
+				FROM t, ROWS FROM (jsonb_to_recordset(CAST(? AS jsonb)) AS (type text, data jsonb)) WITH ORDINALITY AS x(type, data, n)
+				ORDER BY x.n
+			)
+			SELECT t.*, m.id AS message_id, m.created_at AS message_created_at FROM t, m`,
+			in.Subject, ticket.Urgency, ticket.Priority, in.Channel, customerID, in.TeamID,
+			in.Body, in.BodyHTML,
+			actor.Kind, nullID(actor.UserID), nullID(actor.CustomerID), string(eventsJSON),
+		).Scan(&row).Error
+		if err != nil {
+			return fmt.Errorf("insert ticket: %w", err)
+		}
+		ticket = row.Ticket
+		msg := Message{ID: row.MessageID, TicketID: ticket.ID, CreatedAt: row.MessageCreatedAt}
+		return storeAttachments(tx, &msg, in.Attachments)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("tickets: intake: %w", err)
@@ -276,8 +301,13 @@ func mustExist(tx *gorm.DB, table string, id int64, field, message string) error
 	return nil
 }
 
-// insertMessage stores a message and its attachments. Attachment bytes go to blobs once per
-// distinct content.
+// eventData is an event's type and data, as jsonb_to_recordset reads them.
+type eventData struct {
+	Type string `json:"type"`
+	Data any    `json:"data"`
+}
+
+// insertMessage stores a message and its attachments.
 func insertMessage(tx *gorm.DB, m *Message, files []NewAttachment) error {
 	err := tx.Raw(`INSERT INTO messages (ticket_id, kind, author_user_id, author_customer_id, body_text, body_html)
 		VALUES (?, ?, ?, ?, ?, ?) RETURNING id, created_at`,
@@ -285,6 +315,12 @@ func insertMessage(tx *gorm.DB, m *Message, files []NewAttachment) error {
 	if err != nil {
 		return fmt.Errorf("insert message: %w", err)
 	}
+	return storeAttachments(tx, m, files)
+}
+
+// storeAttachments stores the files of a stored message. Their bytes go to blobs once per
+// distinct content.
+func storeAttachments(tx *gorm.DB, m *Message, files []NewAttachment) error {
 	for _, f := range files {
 		sum := digest(f.Data)
 		// GORM expands a slice bound right after "(" as a list, []byte included, so no byte

@@ -109,7 +109,7 @@ func TestRequestLogsHoldNoSecrets(t *testing.T) {
 	req.Header.Set("Authorization", "Bearer "+agentToken)
 	req.Header.Set("Content-Type", "application/json")
 	if res := send(t, a, req); res.status != 201 {
-		t.Fatalf("%d %s", res.status, res.body)
+		t.Fatalf("%d %s\n%s", res.status, res.body, logs.String())
 	}
 	out := logs.String()
 	if !strings.Contains(out, "path=/api/v1/tickets") || !strings.Contains(out, "status=201") {
