@@ -38,66 +38,55 @@ type fieldError struct {
 	Message string `json:"message"`
 }
 
-// statusFor maps a domain error to its HTTP status.
-func statusFor(err error) int {
+// describe maps an error to its HTTP status and the body the client sees. A 5xx body never holds
+// the error itself.
+func describe(err error) (int, errorBody) {
 	var (
 		in       *inputError
 		invalid  *tickets.ValidationError
 		conflict *tickets.ConflictError
 		fe       *fiber.Error
-	)
-	switch {
-	case errors.As(err, &in):
-		return in.status
-	case errors.As(err, &invalid):
-		return fiber.StatusUnprocessableEntity
-	case errors.As(err, &conflict):
-		return fiber.StatusConflict
-	case errors.Is(err, tickets.ErrNotFound):
-		return fiber.StatusNotFound
-	case errors.As(err, &fe):
-		return fe.Code
-	case errors.Is(err, context.DeadlineExceeded):
-		return fiber.StatusServiceUnavailable
-	}
-	return fiber.StatusInternalServerError
-}
-
-// handleError is the one error path: it maps the error to a status and a stable body, logs what a
-// person needs to debug a 500, and never sends the raw error of one.
-func (s *server) handleError(c *fiber.Ctx, err error) error {
-	status := statusFor(err)
-	body := errorBody{RequestID: requestID(c)}
-	var (
-		in       *inputError
-		invalid  *tickets.ValidationError
-		conflict *tickets.ConflictError
-		fe       *fiber.Error
+		body     errorBody
 	)
 	switch {
 	case errors.As(err, &in):
 		body.Error, body.Field = in.Error(), in.field
+		return in.status, body
 	case errors.As(err, &invalid):
-		body.Error = invalid.Error()
-		body.Field = invalid.Fields[0].Field
+		body.Error, body.Field = invalid.Error(), invalid.Fields[0].Field
 		for _, f := range invalid.Fields {
 			body.Fields = append(body.Fields, fieldError{Field: f.Field, Message: f.Message})
 		}
+		return fiber.StatusUnprocessableEntity, body
 	case errors.As(err, &conflict):
 		body.Error, body.Field = conflict.Error(), conflict.Field
+		return fiber.StatusConflict, body
 	case errors.Is(err, tickets.ErrNotFound):
 		body.Error = "not found"
-	case errors.As(err, &fe) && status < 500:
+		return fiber.StatusNotFound, body
+	case errors.As(err, &fe) && fe.Code < 500:
 		body.Error = strings.ToLower(fe.Message)
-		if status == fiber.StatusRequestEntityTooLarge {
+		if fe.Code == fiber.StatusRequestEntityTooLarge {
 			body.Field = "body"
 		}
-	case status == fiber.StatusServiceUnavailable:
+		return fe.Code, body
+	case errors.Is(err, context.DeadlineExceeded):
 		body.Error = "the request took too long; try again"
+		return fiber.StatusServiceUnavailable, body
+	}
+	body.Error = "internal error"
+	return fiber.StatusInternalServerError, body
+}
+
+// handleError is the one error path: it answers with a stable body, in JSON for the API and as a
+// page for people, and logs what a person needs to debug a 5xx.
+func (s *server) handleError(c *fiber.Ctx, err error) error {
+	status, body := describe(err)
+	body.RequestID = requestID(c)
+	switch {
+	case status == fiber.StatusServiceUnavailable:
 		s.Logger.Warn("request timed out", "request_id", body.RequestID, "path", c.Path(), "error", err)
-	default:
-		status = fiber.StatusInternalServerError
-		body.Error = "internal error"
+	case status >= 500:
 		s.Logger.Error("request failed", "request_id", body.RequestID, "method", c.Method(), "path", c.Path(), "error", err)
 	}
 	if !wantsJSON(c) {

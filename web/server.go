@@ -106,12 +106,8 @@ func (s *server) logRequests(c *fiber.Ctx) error {
 	err := c.Next()
 	status := c.Response().StatusCode()
 	if err != nil {
-		// The error handler has not run yet; it decides the status.
-		if fe, ok := err.(*fiber.Error); ok {
-			status = fe.Code
-		} else {
-			status = statusFor(err)
-		}
+		// The error handler has not run yet; it will answer with this status.
+		status, _ = describe(err)
 	}
 	attrs := []any{
 		slog.String("method", c.Method()),

@@ -65,8 +65,20 @@ func (o *openedDB) stopCluster() {
 	}
 }
 
-// prepareSchema brings the schema up to date when auto-migrate is on (the default), and
-// otherwise refuses to work on a schema this binary was not built for.
+// openCurrentDB is openDB for commands that work on the data: the schema is brought up to date
+// when auto-migrate is on (the default), and otherwise must already be what this binary expects.
+func openCurrentDB(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*openedDB, error) {
+	o, err := openDB(ctx, cfg, logger)
+	if err != nil {
+		return nil, err
+	}
+	if err := o.prepareSchema(ctx, cfg); err != nil {
+		o.Close()
+		return nil, err
+	}
+	return o, nil
+}
+
 func (o *openedDB) prepareSchema(ctx context.Context, cfg *config.Config) error {
 	if !cfg.AutoMigrate {
 		return database.CheckCurrent(ctx, o.DB)

@@ -21,14 +21,11 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 	if *customers < 1 || *tickets < 0 || *agents < 1 {
 		return fmt.Errorf("--customers and --agents must be at least 1, --tickets at least 0")
 	}
-	odb, err := openDB(ctx, cfg, logger)
+	odb, err := openCurrentDB(ctx, cfg, logger)
 	if err != nil {
 		return err
 	}
 	defer odb.Close()
-	if err := odb.prepareSchema(ctx, cfg); err != nil {
-		return err
-	}
 	res, err := demo.Load(ctx, odb.DSN, demo.Options{Customers: *customers, Tickets: *tickets, Agents: *agents, Seed: *seed, Logger: logger})
 	if err != nil {
 		return err

@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/openhelpdesk/helpdesk/internal/testdb"
 )
 
@@ -251,5 +253,31 @@ func TestUserAdd(t *testing.T) {
 		if code != 1 || !strings.Contains(errs, tc.want) {
 			t.Errorf("%v: %d %s", tc.args, code, errs)
 		}
+	}
+}
+
+// With auto-migrate off, serve refuses a database whose schema is behind and says what to run.
+func TestServeRefusesOldSchemaWithoutAutoMigrate(t *testing.T) {
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, testDSN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	name := fmt.Sprintf("helpdesk_test_empty_%d", time.Now().UnixNano())
+	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name); err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Exec(ctx, "DROP DATABASE "+name+" WITH (FORCE)")
+	empty, err := testdb.WithDatabase(testDSN, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, _, errs := runCmd(ctx, map[string]string{"DATABASE_URL": empty, "HELPDESK_AUTO_MIGRATE": "false", "HELPDESK_ADDR": freeAddr(t)}, "serve")
+	if code != 1 || !strings.Contains(errs, "helpdesk migrate up") {
+		t.Errorf("serve on an empty database: %d %s", code, errs)
+	}
+	if code, out, errs := runCmd(ctx, map[string]string{"DATABASE_URL": empty}, "migrate", "status"); code != 0 || !strings.Contains(out, "pending") {
+		t.Errorf("status of an empty database: %d %s %s", code, out, errs)
 	}
 }

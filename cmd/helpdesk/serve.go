@@ -24,14 +24,11 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	logger.Info("starting", "config", cfg)
-	odb, err := openDB(ctx, cfg, logger)
+	odb, err := openCurrentDB(ctx, cfg, logger)
 	if err != nil {
 		return err
 	}
 	defer odb.Close()
-	if err := odb.prepareSchema(ctx, cfg); err != nil {
-		return err
-	}
 	signingKey, err := database.Secret(ctx, odb.DB, "signing-key", 32)
 	if err != nil {
 		return err

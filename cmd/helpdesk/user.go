@@ -33,14 +33,11 @@ func runUser(ctx context.Context, e *env, args []string) error {
 			return fmt.Errorf("--password-env %s: that environment variable is empty or not set", *passwordEnv)
 		}
 	}
-	odb, err := openDB(ctx, cfg, logger)
+	odb, err := openCurrentDB(ctx, cfg, logger)
 	if err != nil {
 		return err
 	}
 	defer odb.Close()
-	if err := odb.prepareSchema(ctx, cfg); err != nil {
-		return err
-	}
 	staff := tickets.NewStaff(odb.DB)
 	u, err := staff.CreateUser(ctx, tickets.SystemActor, tickets.NewUser{Email: *email, Name: *name, Role: tickets.Role(*role), Password: password})
 	if err != nil {
