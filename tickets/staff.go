@@ -135,19 +135,6 @@ func (s *Staff) CreateUser(ctx context.Context, actor Actor, in NewUser) (*User,
 	return &u, nil
 }
 
-// User returns an active or disabled user by id.
-func (s *Staff) User(ctx context.Context, id int64) (*User, error) {
-	var u User
-	err := s.db.WithContext(ctx).Take(&u, id).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return nil, ErrNotFound
-	}
-	if err != nil {
-		return nil, fmt.Errorf("tickets: get user: %w", err)
-	}
-	return &u, nil
-}
-
 // Users lists every user, active first, by name.
 func (s *Staff) Users(ctx context.Context) ([]User, error) {
 	var users []User

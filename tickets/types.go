@@ -38,9 +38,6 @@ func (s Status) Valid() bool { return slices.Contains(Statuses, s) }
 // CanBecome reports whether a ticket in status s may move to next.
 func (s Status) CanBecome(next Status) bool { return slices.Contains(transitions[s], next) }
 
-// Active reports whether the ticket still needs work from someone.
-func (s Status) Active() bool { return s != StatusSolved && s != StatusClosed }
-
 // ParseStatus validates a status named by a person or a client.
 func ParseStatus(s string) (Status, error) {
 	st := Status(s)
@@ -140,12 +137,3 @@ const (
 	KindEmployee CustomerKind = "employee"
 	KindSupplier CustomerKind = "supplier"
 )
-
-// Valid reports whether k is a known kind.
-func (k CustomerKind) Valid() bool {
-	switch k {
-	case KindCustomer, KindProspect, KindPartner, KindEmployee, KindSupplier:
-		return true
-	}
-	return false
-}
