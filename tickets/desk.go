@@ -16,6 +16,66 @@ import (
 type Desk struct {
 	db     *gorm.DB
 	limits Limits
+	hooks  []Hook
+}
+
+// Change is one change a transaction on the desk made, as its event records it.
+type Change struct {
+	Type       string
+	TicketID   int64
+	CustomerID int64
+	Actor      Actor
+	Data       map[string]any
+}
+
+// Hook runs inside the transaction of a unit of work on the desk, after its changes are written
+// and before it commits, with every change it made. Work that must happen with a change or not
+// at all (SLA clocks, outgoing mail, the search feed) goes here; an error rolls everything back.
+type Hook func(ctx context.Context, tx *gorm.DB, changes []Change) error
+
+// AddHook registers h. Register hooks before the desk is used; they are not guarded for
+// concurrent registration.
+func (d *Desk) AddHook(h Hook) { d.hooks = append(d.hooks, h) }
+
+// work is one transaction on the desk. It collects the changes recorded in it for the hooks.
+type work struct {
+	tx      *gorm.DB
+	changes []Change
+}
+
+// inTx runs fn in a transaction bound to ctx and hands its changes to the hooks before commit.
+func (d *Desk) inTx(ctx context.Context, fn func(w *work) error) error {
+	return d.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		w := &work{tx: tx}
+		if err := fn(w); err != nil {
+			return err
+		}
+		if len(w.changes) == 0 {
+			return nil
+		}
+		for _, h := range d.hooks {
+			if err := h(ctx, tx, w.changes); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// record writes events and remembers them as changes of this transaction.
+func (w *work) record(events ...event) error {
+	if err := recordEvents(w.tx, events...); err != nil {
+		return err
+	}
+	w.recorded(events...)
+	return nil
+}
+
+// recorded remembers events that a statement of the caller's already wrote.
+func (w *work) recorded(events ...event) {
+	for _, e := range events {
+		w.changes = append(w.changes, Change{Type: e.typ, TicketID: e.ticketID, CustomerID: e.customerID, Actor: e.actor, Data: e.data})
+	}
 }
 
 // Limits bound what one ticket or message may carry.
@@ -43,22 +103,17 @@ func NewDesk(db *gorm.DB, limits Limits) *Desk {
 	return &Desk{db: db, limits: limits.withDefaults()}
 }
 
-// inTx runs fn in a transaction bound to ctx.
-func inTx(ctx context.Context, db *gorm.DB, fn func(tx *gorm.DB) error) error {
-	return db.WithContext(ctx).Transaction(fn)
-}
-
 // event is one audit trail entry waiting to be written.
 type event struct {
 	actor                Actor
 	ticketID, customerID int64
 	typ                  string
-	data                 any
+	data                 map[string]any
 }
 
 // recordEvent appends to the audit trail. It runs in the transaction of the change it records,
 // so a change and its event commit or vanish together.
-func recordEvent(tx *gorm.DB, actor Actor, ticketID, customerID int64, typ string, data any) error {
+func recordEvent(tx *gorm.DB, actor Actor, ticketID, customerID int64, typ string, data map[string]any) error {
 	return recordEvents(tx, event{actor, ticketID, customerID, typ, data})
 }
 
@@ -93,4 +148,11 @@ func nullID(id int64) any {
 		return nil
 	}
 	return id
+}
+
+// jsonString encodes event data for SQL that writes events itself. A string, not []byte: GORM
+// would expand a byte slice bound after "(" into a list.
+func jsonString(data map[string]any) string {
+	b, _ := json.Marshal(data) // maps of strings, numbers and ids always encode
+	return string(b)
 }

@@ -44,7 +44,8 @@ func (d *Desk) Intake(ctx context.Context, in NewTicket) (*Ticket, error) {
 		return nil, err
 	}
 	var ticket Ticket
-	err = inTx(ctx, d.db, func(tx *gorm.DB) error {
+	err = d.inTx(ctx, func(w *work) error {
+		tx := w.tx
 		if in.TeamID != nil {
 			if err := mustExist(tx, "teams", *in.TeamID, "team_id", "no such team"); err != nil {
 				return err
@@ -69,7 +70,7 @@ func (d *Desk) Intake(ctx context.Context, in NewTicket) (*Ticket, error) {
 		}
 		eventsJSON, err := json.Marshal(events)
 		if err != nil {
-			return err
+			return fmt.Errorf("encode events: %w", err)
 		}
 		// Ticket, first message and events in one statement: intake is the busiest write of the
 		// help desk, and each statement is a round trip to the database.
@@ -101,6 +102,13 @@ func (d *Desk) Intake(ctx context.Context, in NewTicket) (*Ticket, error) {
 			return fmt.Errorf("insert ticket: %w", err)
 		}
 		ticket = row.Ticket
+		for _, e := range events {
+			ticketID := ticket.ID
+			if e.Type == EventCustomerCreated {
+				ticketID = 0
+			}
+			w.recorded(event{actor, ticketID, customerID, e.Type, e.Data})
+		}
 		msg := Message{ID: row.MessageID, TicketID: ticket.ID, CreatedAt: row.MessageCreatedAt}
 		return storeAttachments(tx, &msg, in.Attachments)
 	})
@@ -303,8 +311,8 @@ func mustExist(tx *gorm.DB, table string, id int64, field, message string) error
 
 // eventData is an event's type and data, as jsonb_to_recordset reads them.
 type eventData struct {
-	Type string `json:"type"`
-	Data any    `json:"data"`
+	Type string         `json:"type"`
+	Data map[string]any `json:"data"`
 }
 
 // insertMessage stores a message and its attachments.

@@ -37,8 +37,8 @@ func (d *Desk) AddStaffMessage(ctx context.Context, ticketID int64, in StaffMess
 	}
 	actor := StaffActor(in.AuthorID)
 	msg := Message{TicketID: ticketID, Kind: in.Kind, AuthorUserID: &in.AuthorID, BodyText: in.Body, BodyHTML: in.BodyHTML}
-	err := inTx(ctx, d.db, func(tx *gorm.DB) error {
-		t, err := lockTicket(tx, ticketID)
+	err := d.inTx(ctx, func(w *work) error {
+		t, err := lockTicket(w.tx, ticketID)
 		if err != nil {
 			return err
 		}
@@ -55,13 +55,13 @@ func (d *Desk) AddStaffMessage(ctx context.Context, ticketID int64, in StaffMess
 		if next != t.Status && !t.Status.CanBecome(next) {
 			return invalid("status", fmt.Sprintf("a %s ticket cannot become %s", t.Status, next))
 		}
-		if err := insertMessage(tx, &msg, in.Attachments); err != nil {
+		if err := insertMessage(w.tx, &msg, in.Attachments); err != nil {
 			return err
 		}
-		if err := recordEvent(tx, actor, t.ID, t.CustomerID, EventMessageAdded, map[string]any{"message_id": msg.ID, "kind": msg.Kind}); err != nil {
+		if err := w.record(event{actor, t.ID, t.CustomerID, EventMessageAdded, map[string]any{"message_id": msg.ID, "kind": msg.Kind}}); err != nil {
 			return err
 		}
-		return setStatus(tx, actor, t, next)
+		return setStatus(w, actor, t, next)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("tickets: add message: %w", err)
@@ -80,25 +80,25 @@ func (d *Desk) AddCustomerMessage(ctx context.Context, ticketID, customerID int6
 	}
 	actor := CustomerActor(customerID)
 	msg := Message{TicketID: ticketID, Kind: MessageInbound, AuthorCustomerID: &customerID, BodyText: body, BodyHTML: bodyHTML}
-	err := inTx(ctx, d.db, func(tx *gorm.DB) error {
-		t, err := lockTicket(tx, ticketID)
+	err := d.inTx(ctx, func(w *work) error {
+		t, err := lockTicket(w.tx, ticketID)
 		if err != nil {
 			return err
 		}
 		if t.Status == StatusClosed {
 			return &ConflictError{Field: "ticket", Message: "the ticket is closed"}
 		}
-		if err := insertMessage(tx, &msg, files); err != nil {
+		if err := insertMessage(w.tx, &msg, files); err != nil {
 			return err
 		}
-		if err := recordEvent(tx, actor, t.ID, t.CustomerID, EventMessageAdded, map[string]any{"message_id": msg.ID, "kind": msg.Kind}); err != nil {
+		if err := w.record(event{actor, t.ID, t.CustomerID, EventMessageAdded, map[string]any{"message_id": msg.ID, "kind": msg.Kind}}); err != nil {
 			return err
 		}
 		next := t.Status
 		if t.Status == StatusPending || t.Status == StatusOnHold || t.Status == StatusSolved {
 			next = StatusOpen
 		}
-		return setStatus(tx, actor, t, next)
+		return setStatus(w, actor, t, next)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("tickets: add customer message: %w", err)
@@ -122,9 +122,9 @@ func lockTicket(tx *gorm.DB, id int64) (*Ticket, error) {
 
 // setStatus moves t to next (already checked), stamps solved and closed times, touches
 // updated_at, and records the change. With next equal to the current status it only touches.
-func setStatus(tx *gorm.DB, actor Actor, t *Ticket, next Status) error {
+func setStatus(w *work, actor Actor, t *Ticket, next Status) error {
 	prev := t.Status
-	err := tx.Raw(`UPDATE tickets SET status = ?, updated_at = now(),
+	err := w.tx.Raw(`UPDATE tickets SET status = ?, updated_at = now(),
 			solved_at = CASE WHEN ? = 'solved' AND status <> 'solved' THEN now()
 				WHEN ? IN ('solved', 'closed') THEN solved_at END,
 			closed_at = CASE WHEN ? = 'closed' AND status <> 'closed' THEN now()
@@ -136,5 +136,5 @@ func setStatus(tx *gorm.DB, actor Actor, t *Ticket, next Status) error {
 	if prev == next {
 		return nil
 	}
-	return recordEvent(tx, actor, t.ID, t.CustomerID, EventStatusChanged, map[string]any{"from": prev, "to": next})
+	return w.record(event{actor, t.ID, t.CustomerID, EventStatusChanged, map[string]any{"from": prev, "to": next}})
 }

@@ -118,7 +118,7 @@ func (s *Staff) CreateUser(ctx context.Context, actor Actor, in NewUser) (*User,
 		return nil, err
 	}
 	var u User
-	err = inTx(ctx, s.db, func(tx *gorm.DB) error {
+	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		err := tx.Raw(`INSERT INTO users (email, name, role, password_hash) VALUES (?, ?, ?, ?)
 			ON CONFLICT DO NOTHING RETURNING *`, email, name, in.Role, hash).Scan(&u).Error
 		if err != nil {
@@ -171,7 +171,7 @@ func (s *Staff) CreateToken(ctx context.Context, actor Actor, userID int64, name
 	}
 	secret := tokenPrefix + base64.RawURLEncoding.EncodeToString(raw)
 	tok := APIToken{UserID: userID, Name: name, TokenHash: digest([]byte(secret))}
-	err := inTx(ctx, s.db, func(tx *gorm.DB) error {
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if err := mustExist(tx, "users", userID, "user_id", "no such user"); err != nil {
 			return err
 		}
@@ -228,7 +228,7 @@ func (s *Staff) Authenticate(ctx context.Context, secret string) (*User, error) 
 
 // RevokeToken stops a token from working.
 func (s *Staff) RevokeToken(ctx context.Context, actor Actor, tokenID int64) error {
-	err := inTx(ctx, s.db, func(tx *gorm.DB) error {
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		var userID int64
 		err := tx.Raw(`UPDATE api_tokens SET revoked_at = now() WHERE id = ? AND revoked_at IS NULL RETURNING user_id`, tokenID).Scan(&userID).Error
 		if err != nil {
@@ -270,7 +270,7 @@ func (s *Staff) CreateTeam(ctx context.Context, actor Actor, name string) (*Team
 		return nil, invalid("name", "must be at most 100 characters")
 	}
 	var team Team
-	err := inTx(ctx, s.db, func(tx *gorm.DB) error {
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if err := tx.Raw(`INSERT INTO teams (name) VALUES (?) ON CONFLICT DO NOTHING RETURNING *`, name).Scan(&team).Error; err != nil {
 			return fmt.Errorf("insert team: %w", err)
 		}
@@ -312,7 +312,7 @@ func (s *Staff) Teams(ctx context.Context) ([]Team, error) {
 // SetMember adds a user to a team (member true) or takes them out. Doing what is already so is
 // not an error and records nothing.
 func (s *Staff) SetMember(ctx context.Context, actor Actor, teamID, userID int64, member bool) error {
-	err := inTx(ctx, s.db, func(tx *gorm.DB) error {
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		var teams int64
 		if err := tx.Raw(`SELECT count(*) FROM teams WHERE id = ?`, teamID).Scan(&teams).Error; err != nil {
 			return err

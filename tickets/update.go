@@ -57,19 +57,20 @@ func (d *Desk) Update(ctx context.Context, ticketID int64, actor Actor, c Ticket
 		return nil, err
 	}
 	var t *Ticket
-	err := inTx(ctx, d.db, func(tx *gorm.DB) error {
+	err := d.inTx(ctx, func(w *work) error {
+		tx := w.tx
 		var err error
 		if t, err = lockTicket(tx, ticketID); err != nil {
 			return err
 		}
-		if err := applyTeamAndAssignee(tx, actor, t, c); err != nil {
+		if err := applyTeamAndAssignee(w, actor, t, c); err != nil {
 			return err
 		}
 		if c.Priority != nil && *c.Priority != t.Priority {
 			if err := tx.Exec(`UPDATE tickets SET priority = ? WHERE id = ?`, *c.Priority, t.ID).Error; err != nil {
 				return fmt.Errorf("update priority: %w", err)
 			}
-			if err := recordEvent(tx, actor, t.ID, t.CustomerID, EventPriorityChanged, map[string]any{"from": t.Priority.String(), "to": c.Priority.String()}); err != nil {
+			if err := w.record(event{actor, t.ID, t.CustomerID, EventPriorityChanged, map[string]any{"from": t.Priority.String(), "to": c.Priority.String()}}); err != nil {
 				return err
 			}
 		}
@@ -77,7 +78,7 @@ func (d *Desk) Update(ctx context.Context, ticketID int64, actor Actor, c Ticket
 			if err := tx.Exec(`UPDATE tickets SET subject = ? WHERE id = ?`, *c.Subject, t.ID).Error; err != nil {
 				return fmt.Errorf("update subject: %w", err)
 			}
-			if err := recordEvent(tx, actor, t.ID, t.CustomerID, EventSubjectChanged, map[string]any{"from": t.Subject, "to": *c.Subject}); err != nil {
+			if err := w.record(event{actor, t.ID, t.CustomerID, EventSubjectChanged, map[string]any{"from": t.Subject, "to": *c.Subject}}); err != nil {
 				return err
 			}
 		}
@@ -89,7 +90,7 @@ func (d *Desk) Update(ctx context.Context, ticketID int64, actor Actor, c Ticket
 			return invalid("status", fmt.Sprintf("a %s ticket cannot become %s", t.Status, next))
 		}
 		// setStatus also reloads the row and touches updated_at for the other changes.
-		return setStatus(tx, actor, t, next)
+		return setStatus(w, actor, t, next)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("tickets: update: %w", err)
@@ -97,7 +98,8 @@ func (d *Desk) Update(ctx context.Context, ticketID int64, actor Actor, c Ticket
 	return t, nil
 }
 
-func applyTeamAndAssignee(tx *gorm.DB, actor Actor, t *Ticket, c TicketChange) error {
+func applyTeamAndAssignee(w *work, actor Actor, t *Ticket, c TicketChange) error {
+	tx := w.tx
 	team, assignee := t.TeamID, t.AssigneeID
 	if c.TeamID.Set {
 		team = optional(c.TeamID)
@@ -135,7 +137,7 @@ func applyTeamAndAssignee(tx *gorm.DB, actor Actor, t *Ticket, c TicketChange) e
 		if err := tx.Exec(`UPDATE tickets SET team_id = ? WHERE id = ?`, team, t.ID).Error; err != nil {
 			return fmt.Errorf("update team: %w", err)
 		}
-		if err := recordEvent(tx, actor, t.ID, t.CustomerID, EventTeamChanged, map[string]any{"from": t.TeamID, "to": team}); err != nil {
+		if err := w.record(event{actor, t.ID, t.CustomerID, EventTeamChanged, map[string]any{"from": t.TeamID, "to": team}}); err != nil {
 			return err
 		}
 	}
@@ -147,7 +149,7 @@ func applyTeamAndAssignee(tx *gorm.DB, actor Actor, t *Ticket, c TicketChange) e
 		if !c.AssigneeID.Set {
 			data["reason"] = "the assignee is not a member of the new team"
 		}
-		if err := recordEvent(tx, actor, t.ID, t.CustomerID, EventAssigneeChanged, data); err != nil {
+		if err := w.record(event{actor, t.ID, t.CustomerID, EventAssigneeChanged, data}); err != nil {
 			return err
 		}
 	}

@@ -1,0 +1,96 @@
+package tickets_test
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"testing"
+	"time"
+
+	"gorm.io/gorm"
+
+	"github.com/openhelpdesk/helpdesk/tickets"
+)
+
+// Hooks see every change of a unit of work, inside its transaction, and can veto it.
+func TestHooksSeeChangesInTheirTransaction(t *testing.T) {
+	ctx := context.Background()
+	desk := tickets.NewDesk(db, tickets.Limits{})
+	var seen [][]string
+	desk.AddHook(func(ctx context.Context, tx *gorm.DB, changes []tickets.Change) error {
+		var types []string
+		for _, c := range changes {
+			types = append(types, c.Type)
+			// The change is visible inside the transaction.
+			var n int64
+			if c.TicketID != 0 {
+				tx.Raw(`SELECT count(*) FROM tickets WHERE id = ?`, c.TicketID).Scan(&n)
+				if n != 1 {
+					t.Errorf("%s: ticket %d not visible to the hook", c.Type, c.TicketID)
+				}
+			}
+		}
+		seen = append(seen, types)
+		return nil
+	})
+	ag := newAgent(t, tickets.RoleAgent)
+	tk := newTicket(t, desk, email("hook"))
+	pending := tickets.StatusPending
+	if _, err := desk.AddStaffMessage(ctx, tk.ID, tickets.StaffMessage{Kind: tickets.MessageReply, AuthorID: ag.ID, Body: "hi", Status: &pending}); err != nil {
+		t.Fatal(err)
+	}
+	want := [][]string{
+		{"customer.created", "ticket.created"},
+		{"message.added", "ticket.status_changed"},
+	}
+	if len(seen) != len(want) || !slices.Equal(seen[0], want[0]) || !slices.Equal(seen[1], want[1]) {
+		t.Errorf("hook saw %v, want %v", seen, want)
+	}
+
+	// A hook's error undoes the whole unit of work.
+	veto := errors.New("the outbox is full")
+	desk.AddHook(func(context.Context, *gorm.DB, []tickets.Change) error { return veto })
+	open := tickets.StatusOpen
+	if _, err := desk.Update(ctx, tk.ID, tickets.StaffActor(ag.ID), tickets.TicketChange{Status: &open}); !errors.Is(err, veto) {
+		t.Fatalf("update with a failing hook: %v", err)
+	}
+	if d, _ := desk.Get(ctx, tk.ID); d.Status != tickets.StatusPending {
+		t.Errorf("status = %s after a vetoed change, want pending", d.Status)
+	}
+	if slices.Contains(eventTypes(t, tk.ID)[3:], tickets.EventStatusChanged) {
+		t.Error("a vetoed change left an event")
+	}
+}
+
+func TestCloseSolvedReachesHooks(t *testing.T) {
+	ctx := context.Background()
+	desk := tickets.NewDesk(db, tickets.Limits{})
+	ag := newAgent(t, tickets.RoleAgent)
+	tk := newTicket(t, desk, email("hookclose"))
+	solved := tickets.StatusSolved
+	if _, err := desk.Update(ctx, tk.ID, tickets.StaffActor(ag.ID), tickets.TicketChange{Status: &solved}); err != nil {
+		t.Fatal(err)
+	}
+	db.Exec(`UPDATE tickets SET solved_at = now() - interval '10 days' WHERE id = ?`, tk.ID)
+	var closed []int64
+	desk.AddHook(func(_ context.Context, _ *gorm.DB, changes []tickets.Change) error {
+		for _, c := range changes {
+			if c.Type == tickets.EventStatusChanged && c.Actor.Kind == "system" && c.Data["to"] == tickets.StatusClosed {
+				closed = append(closed, c.TicketID)
+			}
+		}
+		return nil
+	})
+	for {
+		n, err := desk.CloseSolved(ctx, 96*time.Hour, 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			break
+		}
+	}
+	if !slices.Contains(closed, tk.ID) {
+		t.Errorf("hook saw closes %v, not %d", closed, tk.ID)
+	}
+}
