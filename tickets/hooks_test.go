@@ -94,3 +94,42 @@ func TestCloseSolvedReachesHooks(t *testing.T) {
 		t.Errorf("hook saw closes %v, not %d", closed, tk.ID)
 	}
 }
+
+// A channel's own records commit with the ticket or not at all.
+func TestOnStoredRunsInTheIntakeTransaction(t *testing.T) {
+	ctx := context.Background()
+	desk := tickets.NewDesk(db, tickets.Limits{})
+	addr := email("onstored")
+	var sawTicket, sawMessage int64
+	fail := errors.New("mailbox checkpoint failed")
+	_, err := desk.Intake(ctx, tickets.NewTicket{
+		Channel: tickets.ChannelEmail, Customer: tickets.CustomerContact{Email: addr}, Subject: "s", Body: "b",
+		OnStored: func(tx *gorm.DB, tk *tickets.Ticket, m *tickets.Message) error {
+			sawTicket, sawMessage = tk.ID, m.ID
+			return fail
+		},
+	})
+	if !errors.Is(err, fail) || sawTicket == 0 || sawMessage == 0 {
+		t.Fatalf("err %v, saw ticket %d message %d", err, sawTicket, sawMessage)
+	}
+	var n int64
+	db.Raw(`SELECT count(*) FROM tickets WHERE id = ?`, sawTicket).Scan(&n)
+	if n != 0 {
+		t.Error("the ticket survived its channel's failure")
+	}
+	if _, err := tickets.NewCustomers(db).FindByEmail(ctx, addr); !errors.Is(err, tickets.ErrNotFound) {
+		t.Errorf("the customer survived: %v", err)
+	}
+
+	tk := newTicket(t, desk, addr)
+	_, err = desk.AddCustomerMessage(ctx, tk.ID, tickets.CustomerMessage{
+		CustomerID: tk.CustomerID, Body: "again",
+		OnStored:   func(*gorm.DB, *tickets.Ticket, *tickets.Message) error { return fail },
+	})
+	if !errors.Is(err, fail) {
+		t.Fatal(err)
+	}
+	if d, _ := desk.Get(ctx, tk.ID); len(d.Messages) != 1 {
+		t.Errorf("messages = %d, want the failed one gone", len(d.Messages))
+	}
+}

@@ -26,6 +26,10 @@ type NewTicket struct {
 	// taken down, an API integration); zero when the customer wrote in themselves.
 	CreatedBy   int64
 	Attachments []NewAttachment
+	// OnStored, when set, runs in the intake's transaction once the ticket and its first message
+	// are written, so that a channel stores its own records with them (an email's headers, a
+	// mailbox checkpoint) or not at all.
+	OnStored func(tx *gorm.DB, t *Ticket, m *Message) error
 }
 
 // CustomerContact is how the sender of a new ticket identifies themselves.
@@ -109,8 +113,17 @@ func (d *Desk) Intake(ctx context.Context, in NewTicket) (*Ticket, error) {
 			}
 			w.recorded(event{actor, ticketID, customerID, e.Type, e.Data})
 		}
-		msg := Message{ID: row.MessageID, TicketID: ticket.ID, CreatedAt: row.MessageCreatedAt}
-		return storeAttachments(tx, &msg, in.Attachments)
+		msg := Message{
+			ID: row.MessageID, TicketID: ticket.ID, Kind: MessageInbound, AuthorCustomerID: &customerID,
+			BodyText: in.Body, BodyHTML: in.BodyHTML, CreatedAt: row.MessageCreatedAt,
+		}
+		if err := storeAttachments(tx, &msg, in.Attachments); err != nil {
+			return err
+		}
+		if in.OnStored != nil {
+			return in.OnStored(tx, &ticket, &msg)
+		}
+		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("tickets: intake: %w", err)

@@ -113,7 +113,7 @@ func TestRepliesAndCustomerMessagesMoveTheStatus(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The customer answering puts it back to open.
-	if _, err := desk.AddCustomerMessage(ctx, tk.ID, tk.CustomerID, "No, still broken.", "", nil); err != nil {
+	if _, err := desk.AddCustomerMessage(ctx, tk.ID, tickets.CustomerMessage{CustomerID: tk.CustomerID, Body: "No, still broken."}); err != nil {
 		t.Fatal(err)
 	}
 	d, _ := desk.Get(ctx, tk.ID)
@@ -133,7 +133,7 @@ func TestRepliesAndCustomerMessagesMoveTheStatus(t *testing.T) {
 	if _, err := desk.Update(ctx, tk.ID, tickets.StaffActor(ag.ID), tickets.TicketChange{Status: &solved}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := desk.AddCustomerMessage(ctx, tk.ID, tk.CustomerID, "It broke again.", "", nil); err != nil {
+	if _, err := desk.AddCustomerMessage(ctx, tk.ID, tickets.CustomerMessage{CustomerID: tk.CustomerID, Body: "It broke again."}); err != nil {
 		t.Fatal(err)
 	}
 	if d, _ := desk.Get(ctx, tk.ID); d.Status != tickets.StatusOpen || d.SolvedAt != nil {
@@ -165,7 +165,7 @@ func TestClosedTicketsRefuseReplies(t *testing.T) {
 	if _, err := desk.AddStaffMessage(ctx, tk.ID, tickets.StaffMessage{Kind: tickets.MessageReply, AuthorID: ag.ID, Body: "x"}); !errors.As(err, &conflict) {
 		t.Errorf("reply to closed: %v", err)
 	}
-	if _, err := desk.AddCustomerMessage(ctx, tk.ID, tk.CustomerID, "x", "", nil); !errors.As(err, &conflict) {
+	if _, err := desk.AddCustomerMessage(ctx, tk.ID, tickets.CustomerMessage{CustomerID: tk.CustomerID, Body: "x"}); !errors.As(err, &conflict) {
 		t.Errorf("customer message to closed: %v", err)
 	}
 	if _, err := desk.AddStaffMessage(ctx, tk.ID, tickets.StaffMessage{Kind: tickets.MessageNote, AuthorID: ag.ID, Body: "for the record"}); err != nil {

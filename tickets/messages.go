@@ -69,17 +69,29 @@ func (d *Desk) AddStaffMessage(ctx context.Context, ticketID int64, in StaffMess
 	return &msg, nil
 }
 
+// CustomerMessage is a message from a customer (or someone they copied) on an existing ticket.
+type CustomerMessage struct {
+	CustomerID  int64 // the author: the ticket's customer, or another customer record
+	Body        string
+	BodyHTML    string
+	Attachments []NewAttachment
+	// OnStored, when set, runs in the same transaction once the message is written, so that a
+	// channel stores its own records with it (an email's headers, a mailbox checkpoint) or not
+	// at all.
+	OnStored func(tx *gorm.DB, t *Ticket, m *Message) error
+}
+
 // AddCustomerMessage records a message from the customer on an existing ticket. A ticket that was
 // waiting, on hold or solved opens again, because the customer is waiting on us now.
-func (d *Desk) AddCustomerMessage(ctx context.Context, ticketID, customerID int64, body, bodyHTML string, files []NewAttachment) (*Message, error) {
+func (d *Desk) AddCustomerMessage(ctx context.Context, ticketID int64, in CustomerMessage) (*Message, error) {
 	var v ValidationError
-	body, bodyHTML = d.cleanBody(&v, "body", body, bodyHTML)
-	d.checkAttachments(&v, files)
+	body, bodyHTML := d.cleanBody(&v, "body", in.Body, in.BodyHTML)
+	d.checkAttachments(&v, in.Attachments)
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	actor := CustomerActor(customerID)
-	msg := Message{TicketID: ticketID, Kind: MessageInbound, AuthorCustomerID: &customerID, BodyText: body, BodyHTML: bodyHTML}
+	actor := CustomerActor(in.CustomerID)
+	msg := Message{TicketID: ticketID, Kind: MessageInbound, AuthorCustomerID: &in.CustomerID, BodyText: body, BodyHTML: bodyHTML}
 	err := d.inTx(ctx, func(w *work) error {
 		t, err := lockTicket(w.tx, ticketID)
 		if err != nil {
@@ -88,7 +100,7 @@ func (d *Desk) AddCustomerMessage(ctx context.Context, ticketID, customerID int6
 		if t.Status == StatusClosed {
 			return &ConflictError{Field: "ticket", Message: "the ticket is closed"}
 		}
-		if err := insertMessage(w.tx, &msg, files); err != nil {
+		if err := insertMessage(w.tx, &msg, in.Attachments); err != nil {
 			return err
 		}
 		if err := w.record(event{actor, t.ID, t.CustomerID, EventMessageAdded, map[string]any{"message_id": msg.ID, "kind": msg.Kind}}); err != nil {
@@ -98,7 +110,13 @@ func (d *Desk) AddCustomerMessage(ctx context.Context, ticketID, customerID int6
 		if t.Status == StatusPending || t.Status == StatusOnHold || t.Status == StatusSolved {
 			next = StatusOpen
 		}
-		return setStatus(w, actor, t, next)
+		if err := setStatus(w, actor, t, next); err != nil {
+			return err
+		}
+		if in.OnStored != nil {
+			return in.OnStored(w.tx, t, &msg)
+		}
+		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("tickets: add customer message: %w", err)
