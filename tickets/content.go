@@ -12,6 +12,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/microcosm-cc/bluemonday"
+	"golang.org/x/text/language"
 )
 
 // htmlPolicy allows what customers and agents write in mail (formatting, links, images, tables)
@@ -142,4 +143,18 @@ func cleanContentType(ct string) string {
 func digest(data []byte) []byte {
 	sum := sha256.Sum256(data)
 	return sum[:]
+}
+
+// normalizeLanguage reads a language tag and keeps its base language ("es-MX" → "es"), which is
+// what agents' skills list.
+func normalizeLanguage(s string) (string, error) {
+	tag, err := language.Parse(strings.TrimSpace(s))
+	if err != nil {
+		return "", constError("must be a language code such as en or es")
+	}
+	base, confidence := tag.Base()
+	if confidence == language.No {
+		return "", constError("must be a language code such as en or es")
+	}
+	return base.String(), nil
 }

@@ -8,15 +8,42 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"sync"
+	"time"
 
 	"gorm.io/gorm"
 )
 
 // Desk is where tickets are opened, answered and moved through their statuses.
 type Desk struct {
-	db     *gorm.DB
-	limits Limits
-	hooks  []Hook
+	db       *gorm.DB
+	limits   Limits
+	hooks    []Hook
+	settings settingsCache
+}
+
+// settingsTTL is how long intake trusts the customer value settings it read: a change made on
+// any node takes effect everywhere within it, and intake does not pay a query each time.
+const settingsTTL = 5 * time.Second
+
+type settingsCache struct {
+	mu    sync.Mutex
+	value ValueSettings
+	until time.Time
+}
+
+func (d *Desk) valueSettings(tx *gorm.DB) (ValueSettings, error) {
+	d.settings.mu.Lock()
+	defer d.settings.mu.Unlock()
+	if time.Now().Before(d.settings.until) {
+		return d.settings.value, nil
+	}
+	s, err := loadValueSettings(tx)
+	if err != nil {
+		return s, err
+	}
+	d.settings.value, d.settings.until = s, time.Now().Add(settingsTTL)
+	return s, nil
 }
 
 // Change is one change a transaction on the desk made, as its event records it.
@@ -52,6 +79,17 @@ func (d *Desk) inTx(ctx context.Context, fn func(w *work) error) error {
 		}
 		if len(w.changes) == 0 {
 			return nil
+		}
+		// An agent who just finished a ticket takes the next one waiting in their queues, in
+		// the same transaction, so a ticket never waits for a sweep while someone is free.
+		freed, err := freedAgents(tx, w.changes)
+		if err != nil {
+			return err
+		}
+		for _, agent := range freed {
+			if err := pickUpQueued(w, agent); err != nil {
+				return err
+			}
 		}
 		for _, h := range d.hooks {
 			if err := h(ctx, tx, w.changes); err != nil {

@@ -21,7 +21,10 @@ type NewTicket struct {
 	Body     string // plain text; derived from BodyHTML when empty
 	BodyHTML string // as received; sanitized before it is stored
 	Urgency  Level  // zero means normal
-	TeamID   *int64
+	TeamID   *int64 // set by the channel (a mailbox's team); else routing picks one by category
+	// Category and Language are what an agent must know to take the ticket; both may be empty.
+	Category string
+	Language string // ISO 639-1, such as "es"
 	// CreatedBy is the member of staff who entered the ticket for the customer (a phone call
 	// taken down, an API integration); zero when the customer wrote in themselves.
 	CreatedBy   int64
@@ -55,29 +58,53 @@ func (d *Desk) Intake(ctx context.Context, in NewTicket) (*Ticket, error) {
 				return err
 			}
 		}
-		customerID, created, err := resolveCustomer(tx, in.Customer)
+		cust, err := resolveCustomer(tx, in.Customer)
 		if err != nil {
 			return err
 		}
+		customerID := cust.id
 		actor := CustomerActor(customerID)
 		if in.CreatedBy != 0 {
 			actor = StaffActor(in.CreatedBy)
 		}
-		// Priority starts as the customer's urgency; rules that raise it apply on top.
-		ticket.Urgency, ticket.Priority = in.Urgency, in.Urgency
-		events := []eventData{{EventTicketCreated, map[string]any{
+		if in.Category != "" {
+			if err := knownCategory(tx, in.Category); err != nil {
+				return err
+			}
+		}
+		settings, err := d.valueSettings(tx)
+		if err != nil {
+			return err
+		}
+		// The customer's standing raises the priority of what they ask for.
+		ticket.Urgency, ticket.Priority = in.Urgency, settings.Priority(cust.tier, in.Urgency)
+		r, err := routeNew(tx, in.TeamID, ticketNeeds{category: in.Category, language: in.Language, vip: cust.tier == TierVIP})
+		if err != nil {
+			return err
+		}
+		created := map[string]any{
 			"channel": in.Channel, "subject": in.Subject, "urgency": in.Urgency.String(),
-			"priority": ticket.Priority.String(), "team_id": in.TeamID,
-		}}}
-		if created {
-			events = append([]eventData{{EventCustomerCreated, map[string]any{"channel": in.Channel}}}, events...)
+			"priority": ticket.Priority.String(), "team_id": r.TeamID, "tier": cust.tier,
+		}
+		if ticket.Priority != ticket.Urgency {
+			created["priority_reason"] = fmt.Sprintf("%s customer: %s urgency raised to %s", cust.tier, in.Urgency, ticket.Priority)
+		}
+		if r.TeamReason != "" {
+			created["team_reason"] = r.TeamReason
+		}
+		events := []eventRow{newEventRow(actor, EventTicketCreated, created)}
+		if cust.created {
+			events = append([]eventRow{newEventRow(actor, EventCustomerCreated, map[string]any{"channel": in.Channel})}, events...)
+		}
+		if r.AgentID != nil {
+			events = append(events, newEventRow(SystemActor, EventAssigneeChanged, map[string]any{"from": nil, "to": *r.AgentID, "reason": r.Reason}))
 		}
 		eventsJSON, err := json.Marshal(events)
 		if err != nil {
 			return fmt.Errorf("encode events: %w", err)
 		}
-		// Ticket, first message and events in one statement: intake is the busiest write of the
-		// help desk, and each statement is a round trip to the database.
+		// Ticket, first message, events and the assignment in one statement: intake is the
+		// busiest write of the help desk, and each statement is a round trip to the database.
 		var row struct {
 			Ticket
 			MessageID        int64
@@ -85,22 +112,27 @@ func (d *Desk) Intake(ctx context.Context, in NewTicket) (*Ticket, error) {
 		}
 		err = tx.Raw(`
 			WITH t AS (
-				INSERT INTO tickets (subject, urgency, priority, channel, customer_id, team_id)
-				VALUES (?, ?, ?, ?, ?, ?) RETURNING *
+				INSERT INTO tickets (subject, urgency, priority, channel, customer_id, team_id, assignee_id, category, language)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *
 			), m AS (
 				INSERT INTO messages (ticket_id, kind, author_customer_id, body_text, body_html)
 				SELECT id, 'inbound', customer_id, ?, ? FROM t
 				RETURNING id, created_at
 			), e AS (
 				INSERT INTO events (actor_kind, actor_user_id, actor_customer_id, ticket_id, customer_id, type, data)
-				SELECT ?, ?, ?, CASE WHEN x.type = 'customer.created' THEN NULL ELSE t.id END, t.customer_id, x.type, x.data
-				FROM t, ROWS FROM (jsonb_to_recordset(CAST(? AS jsonb)) AS (type text, data jsonb)) WITH ORDINALITY AS x(type, data, n)
+				SELECT x.actor_kind, x.actor_user_id, x.actor_customer_id,
+					CASE WHEN x.type = 'customer.created' THEN NULL ELSE t.id END, t.customer_id, x.type, x.data
+				FROM t, ROWS FROM (jsonb_to_recordset(CAST(? AS jsonb)) AS (
+					type text, data jsonb, actor_kind text, actor_user_id bigint, actor_customer_id bigint
+				)) WITH ORDINALITY AS x(type, data, actor_kind, actor_user_id, actor_customer_id, n)
 				ORDER BY x.n
+			), a AS (
+				UPDATE users SET last_assigned_at = now() WHERE id = (SELECT assignee_id FROM t)
 			)
 			SELECT t.*, m.id AS message_id, m.created_at AS message_created_at FROM t, m`,
-			in.Subject, ticket.Urgency, ticket.Priority, in.Channel, customerID, in.TeamID,
+			in.Subject, ticket.Urgency, ticket.Priority, in.Channel, customerID, r.TeamID, r.AgentID, in.Category, in.Language,
 			in.Body, in.BodyHTML,
-			actor.Kind, nullID(actor.UserID), nullID(actor.CustomerID), string(eventsJSON),
+			string(eventsJSON),
 		).Scan(&row).Error
 		if err != nil {
 			return fmt.Errorf("insert ticket: %w", err)
@@ -111,7 +143,7 @@ func (d *Desk) Intake(ctx context.Context, in NewTicket) (*Ticket, error) {
 			if e.Type == EventCustomerCreated {
 				ticketID = 0
 			}
-			w.recorded(event{actor, ticketID, customerID, e.Type, e.Data})
+			w.recorded(event{e.actor, ticketID, customerID, e.Type, e.Data})
 		}
 		msg := Message{
 			ID: row.MessageID, TicketID: ticket.ID, Kind: MessageInbound, AuthorCustomerID: &customerID,
@@ -168,6 +200,17 @@ func (d *Desk) cleanNewTicket(in NewTicket) (NewTicket, error) {
 	case utf8.RuneCountInString(in.Subject) > 250:
 		v.Add("subject", "must be at most 250 characters")
 	}
+	in.Category = cleanLine(in.Category)
+	if utf8.RuneCountInString(in.Category) > 60 {
+		v.Add("category", "must be at most 60 characters")
+	}
+	if in.Language != "" {
+		lang, err := normalizeLanguage(in.Language)
+		if err != nil {
+			v.Add("language", err.Error())
+		}
+		in.Language = lang
+	}
 	if in.Urgency == 0 {
 		in.Urgency = Normal
 	}
@@ -216,29 +259,54 @@ func (d *Desk) checkAttachments(v *ValidationError, files []NewAttachment) {
 
 type identity struct{ kind, value string }
 
+// resolvedCustomer is the customer an intake belongs to.
+type resolvedCustomer struct {
+	id      int64
+	created bool
+	tier    Tier
+}
+
 // resolveCustomer finds the customer owning the contact's email or phone, or creates one. Two
 // intakes racing for a new address both try to claim the identity; the unique key lets one win
 // and the other discards its fresh customer row and takes the winner's.
-func resolveCustomer(tx *gorm.DB, c CustomerContact) (id int64, created bool, err error) {
+func resolveCustomer(tx *gorm.DB, c CustomerContact) (resolvedCustomer, error) {
 	ids := c.identities()
+	var found struct {
+		CustomerID int64
+		Tier       Tier
+		Name       string
+	}
 	for i, ident := range ids {
-		if id, err = customerByIdentity(tx, ident.kind, ident.value); err != nil {
-			return 0, false, err
+		err := tx.Raw(`SELECT i.customer_id, c.tier, c.name FROM customer_identities i JOIN customers c ON c.id = i.customer_id
+			WHERE i.kind = ? AND i.value = ?`, ident.kind, ident.value).Scan(&found).Error
+		if err != nil {
+			return resolvedCustomer{}, fmt.Errorf("find customer: %w", err)
 		}
-		if id != 0 {
+		if found.CustomerID != 0 {
 			ids = slices.Delete(ids, i, i+1)
 			break
 		}
 	}
-	if id == 0 {
-		return createCustomer(tx, c, ids[0].kind, ids[0].value, ids[1:])
+	if found.CustomerID == 0 {
+		id, created, err := createCustomer(tx, c, ids[0].kind, ids[0].value, ids[1:])
+		if err != nil {
+			return resolvedCustomer{}, err
+		}
+		if !created {
+			// Another intake created this customer a moment ago; read what it set.
+			if err := tx.Raw(`SELECT tier FROM customers WHERE id = ?`, id).Scan(&found.Tier).Error; err != nil {
+				return resolvedCustomer{}, fmt.Errorf("find customer: %w", err)
+			}
+			return resolvedCustomer{id: id, tier: found.Tier}, nil
+		}
+		return resolvedCustomer{id: id, created: true, tier: TierNew}, nil
 	}
-	if c.Name != "" {
-		if err := tx.Exec(`UPDATE customers SET name = ?, updated_at = now() WHERE id = ? AND name = ''`, c.Name, id).Error; err != nil {
-			return 0, false, fmt.Errorf("update customer name: %w", err)
+	if c.Name != "" && found.Name == "" {
+		if err := tx.Exec(`UPDATE customers SET name = ?, updated_at = now() WHERE id = ? AND name = ''`, c.Name, found.CustomerID).Error; err != nil {
+			return resolvedCustomer{}, fmt.Errorf("update customer name: %w", err)
 		}
 	}
-	return id, false, addIdentities(tx, id, ids)
+	return resolvedCustomer{id: found.CustomerID, tier: found.Tier}, addIdentities(tx, found.CustomerID, ids)
 }
 
 func (c CustomerContact) identities() []identity {
@@ -322,10 +390,25 @@ func mustExist(tx *gorm.DB, table string, id int64, field, message string) error
 	return nil
 }
 
-// eventData is an event's type and data, as jsonb_to_recordset reads them.
-type eventData struct {
-	Type string         `json:"type"`
-	Data map[string]any `json:"data"`
+// eventRow is an event as jsonb_to_recordset reads it in the intake statement.
+type eventRow struct {
+	Type            string         `json:"type"`
+	Data            map[string]any `json:"data"`
+	ActorKind       string         `json:"actor_kind"`
+	ActorUserID     *int64         `json:"actor_user_id"`
+	ActorCustomerID *int64         `json:"actor_customer_id"`
+	actor           Actor
+}
+
+func newEventRow(actor Actor, typ string, data map[string]any) eventRow {
+	e := eventRow{Type: typ, Data: data, ActorKind: actor.Kind, actor: actor}
+	if actor.UserID != 0 {
+		e.ActorUserID = &actor.UserID
+	}
+	if actor.CustomerID != 0 {
+		e.ActorCustomerID = &actor.CustomerID
+	}
+	return e
 }
 
 // insertMessage stores a message and its attachments.
@@ -362,6 +445,22 @@ func storeAttachments(tx *gorm.DB, m *Message, files []NewAttachment) error {
 			return fmt.Errorf("insert attachment: %w", err)
 		}
 		m.Attachments = append(m.Attachments, a)
+	}
+	return nil
+}
+
+// knownCategory accepts a category that some team takes. Categories are defined by the teams
+// that handle them, so a ticket never carries a category nobody routes.
+func knownCategory(tx *gorm.DB, category string) error {
+	var known []string
+	if err := tx.Raw(`SELECT DISTINCT unnest(categories) AS c FROM teams ORDER BY c`).Scan(&known).Error; err != nil {
+		return fmt.Errorf("check category: %w", err)
+	}
+	if !slices.Contains(known, category) {
+		if len(known) == 0 {
+			return invalid("category", "no categories are defined: give teams the categories they handle first")
+		}
+		return invalid("category", "unknown category; one of: "+strings.Join(known, ", "))
 	}
 	return nil
 }

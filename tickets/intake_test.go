@@ -2,6 +2,7 @@ package tickets_test
 
 import (
 	"bytes"
+	"fmt"
 	"context"
 	"errors"
 	"slices"
@@ -225,6 +226,7 @@ func TestIntakeStoresAttachmentsOncePerContent(t *testing.T) {
 func TestIntakeRaceOnNewAddressMakesOneCustomer(t *testing.T) {
 	desk := tickets.NewDesk(db, tickets.Limits{})
 	addr := email("race")
+	phoneBase := 600000000 + unique.Add(100)*10
 	const n = 8
 	var wg sync.WaitGroup
 	ids := make([]int64, n)
@@ -232,7 +234,7 @@ func TestIntakeRaceOnNewAddressMakesOneCustomer(t *testing.T) {
 	for i := range n {
 		wg.Go(func() {
 			tk, err := desk.Intake(context.Background(), tickets.NewTicket{
-				Channel: tickets.ChannelEmail, Customer: tickets.CustomerContact{Email: addr, Phone: "+34 600 000 00" + string(rune('0'+i))},
+				Channel: tickets.ChannelEmail, Customer: tickets.CustomerContact{Email: addr, Phone: fmt.Sprintf("+34 %d", phoneBase+int64(i))},
 				Subject: "race", Body: "b",
 			})
 			errs[i] = err

@@ -15,14 +15,22 @@ type User struct {
 	PasswordHash *string
 	CreatedAt    time.Time
 	DisabledAt   *time.Time
+	// Routing: what the agent can take and how much of it.
+	Languages        Strings
+	Categories       Strings
+	MaxActiveTickets int
+	HandlesVIP       bool `gorm:"column:handles_vip"`
+	Available        bool
+	LastAssignedAt   *time.Time
 }
 
 // Team is a group of users that a ticket can be given to as a whole.
 type Team struct {
-	ID        int64
-	Name      string
-	CreatedAt time.Time
-	MemberIDs []int64 `gorm:"-"`
+	ID         int64
+	Name       string
+	Categories Strings // the ticket categories this team takes
+	CreatedAt  time.Time
+	MemberIDs  []int64 `gorm:"-"`
 }
 
 // Customer is the one record of a person or company we serve.
@@ -60,6 +68,8 @@ type Ticket struct {
 	CustomerID int64
 	AssigneeID *int64
 	TeamID     *int64
+	Category   string
+	Language   string
 	CreatedAt  time.Time
 	UpdatedAt  time.Time
 	SolvedAt   *time.Time
@@ -137,6 +147,15 @@ const (
 	EventTeamCreated      = "team.created"
 	EventTeamMemberAdded  = "team.member_added"
 	EventTeamMemberRemove = "team.member_removed"
+	EventSettingsChanged  = "settings.changed"
+	EventTierChanged      = "customer.tier_changed"
+	EventCustomerUpdated  = "customer.updated"
+	EventCustomersMerged  = "customer.merged"
+	EventIdentityAdded    = "customer.identity_added"
+	EventPurchaseAdded    = "customer.purchase_added"
+	EventPurchasesImport  = "purchases.imported"
+	EventUserUpdated      = "user.updated"
+	EventTeamUpdated      = "team.updated"
 )
 
 // Actor is who causes a change: a member of staff, a customer, or the system itself.

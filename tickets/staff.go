@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -343,4 +344,172 @@ func (s *Staff) SetMember(ctx context.Context, actor Actor, teamID, userID int64
 		return fmt.Errorf("tickets: team membership: %w", err)
 	}
 	return nil
+}
+
+// UserChange is what an admin changes about a member of staff; nil fields stay as they are.
+type UserChange struct {
+	Name             *string
+	Role             *Role
+	Disabled         *bool
+	Languages        *[]string
+	Categories       *[]string
+	MaxActiveTickets *int
+	HandlesVIP       *bool
+	Available        *bool
+}
+
+// UpdateUser applies a change to a user and records what changed.
+func (s *Staff) UpdateUser(ctx context.Context, actor Actor, id int64, c UserChange) (*User, error) {
+	var v ValidationError
+	sets := map[string]any{}
+	if c.Name != nil {
+		name := cleanLine(*c.Name)
+		switch {
+		case name == "":
+			v.Add("name", "is required")
+		case utf8.RuneCountInString(name) > 200:
+			v.Add("name", "must be at most 200 characters")
+		}
+		sets["name"] = name
+	}
+	if c.Role != nil {
+		if !c.Role.Valid() {
+			v.Add("role", "must be one of admin, supervisor, agent")
+		}
+		sets["role"] = *c.Role
+	}
+	if c.Disabled != nil {
+		sets["disabled_at"] = gorm.Expr("CASE WHEN ? THEN coalesce(disabled_at, now()) END", *c.Disabled)
+	}
+	if c.Languages != nil {
+		langs := make([]string, 0, len(*c.Languages))
+		for i, l := range *c.Languages {
+			code, err := normalizeLanguage(l)
+			if err != nil {
+				v.Add(fmt.Sprintf("languages[%d]", i), err.Error())
+			}
+			if !slices.Contains(langs, code) {
+				langs = append(langs, code)
+			}
+		}
+		// Strings, not []string: GORM would spread a plain slice into a list.
+		sets["languages"] = Strings(langs)
+	}
+	if c.Categories != nil {
+		sets["categories"] = Strings(cleanCategories(&v, "categories", *c.Categories))
+	}
+	if c.MaxActiveTickets != nil {
+		if *c.MaxActiveTickets < 0 || *c.MaxActiveTickets > 1000 {
+			v.Add("max_active_tickets", "must be from 0 to 1000")
+		}
+		sets["max_active_tickets"] = *c.MaxActiveTickets
+	}
+	if c.HandlesVIP != nil {
+		sets["handles_vip"] = *c.HandlesVIP
+	}
+	if c.Available != nil {
+		sets["available"] = *c.Available
+	}
+	if len(sets) == 0 {
+		v.Add("body", "nothing to change")
+	}
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	var u User
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		res := tx.Model(&User{}).Where("id = ?", id).Updates(sets)
+		if res.Error != nil {
+			return fmt.Errorf("update user: %w", res.Error)
+		}
+		if res.RowsAffected == 0 {
+			return ErrNotFound
+		}
+		if err := tx.Take(&u, id).Error; err != nil {
+			return fmt.Errorf("read user: %w", err)
+		}
+		changed := make([]string, 0, len(sets))
+		for k := range sets {
+			changed = append(changed, k)
+		}
+		slices.Sort(changed)
+		return recordEvent(tx, actor, 0, 0, EventUserUpdated, map[string]any{"user_id": id, "changed": changed})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("tickets: update user: %w", err)
+	}
+	// A disabled user's tokens must stop at once on this node.
+	if c.Disabled != nil && *c.Disabled {
+		s.tokens.clear()
+	}
+	return &u, nil
+}
+
+// cleanCategories validates a list of category names.
+func cleanCategories(v *ValidationError, field string, in []string) []string {
+	out := make([]string, 0, len(in))
+	for i, c := range in {
+		c = cleanLine(c)
+		switch {
+		case c == "":
+			v.Add(fmt.Sprintf("%s[%d]", field, i), "must not be empty")
+		case utf8.RuneCountInString(c) > 60:
+			v.Add(fmt.Sprintf("%s[%d]", field, i), "must be at most 60 characters")
+		case !slices.Contains(out, c):
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// UpdateTeam renames a team or sets the categories it takes.
+func (s *Staff) UpdateTeam(ctx context.Context, actor Actor, id int64, name *string, categories *[]string) (*Team, error) {
+	var v ValidationError
+	sets := map[string]any{}
+	if name != nil {
+		n := cleanLine(*name)
+		switch {
+		case n == "":
+			v.Add("name", "is required")
+		case utf8.RuneCountInString(n) > 100:
+			v.Add("name", "must be at most 100 characters")
+		}
+		sets["name"] = n
+	}
+	if categories != nil {
+		sets["categories"] = Strings(cleanCategories(&v, "categories", *categories))
+	}
+	if len(sets) == 0 {
+		v.Add("body", "nothing to change: give name or categories")
+	}
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	var t Team
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if n, ok := sets["name"].(string); ok {
+			var clash int64
+			if err := tx.Raw(`SELECT count(*) FROM teams WHERE lower(name) = lower(?) AND id <> ?`, n, id).Scan(&clash).Error; err != nil {
+				return err
+			}
+			if clash > 0 {
+				return &ConflictError{Field: "name", Message: "a team with this name already exists"}
+			}
+		}
+		res := tx.Model(&Team{}).Where("id = ?", id).Updates(sets)
+		if res.Error != nil {
+			return fmt.Errorf("update team: %w", res.Error)
+		}
+		if res.RowsAffected == 0 {
+			return ErrNotFound
+		}
+		if err := tx.Take(&t, id).Error; err != nil {
+			return err
+		}
+		return recordEvent(tx, actor, 0, 0, EventTeamUpdated, map[string]any{"team_id": id, "name": t.Name, "categories": []string(t.Categories)})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("tickets: update team: %w", err)
+	}
+	return &t, nil
 }
