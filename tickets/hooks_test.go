@@ -124,7 +124,7 @@ func TestOnStoredRunsInTheIntakeTransaction(t *testing.T) {
 	tk := newTicket(t, desk, addr)
 	_, err = desk.AddCustomerMessage(ctx, tk.ID, tickets.CustomerMessage{
 		CustomerID: tk.CustomerID, Body: "again",
-		OnStored:   func(*gorm.DB, *tickets.Ticket, *tickets.Message) error { return fail },
+		OnStored: func(*gorm.DB, *tickets.Ticket, *tickets.Message) error { return fail },
 	})
 	if !errors.Is(err, fail) {
 		t.Fatal(err)

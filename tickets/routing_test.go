@@ -32,8 +32,8 @@ func routingTeam(t *testing.T, cat string, agents ...tickets.UserChange) (*ticke
 }
 
 func capacity(n int) *int { return &n }
-func yes() *bool         { b := true; return &b }
-func no() *bool          { b := false; return &b }
+func yes() *bool          { b := true; return &b }
+func no() *bool           { b := false; return &b }
 
 // customerWithTier files nothing; it makes the customer of addr exist with a tier.
 func customerWithTier(t *testing.T, desk *tickets.Desk, addr string, tier tickets.Tier) {
