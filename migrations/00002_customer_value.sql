@@ -41,10 +41,19 @@ CREATE TABLE customer_scores (
     clv          numeric(14,2) NOT NULL,
     loyalty      smallint      NOT NULL CHECK (loyalty BETWEEN 0 AND 100),
     churn_risk   text          NOT NULL CHECK (churn_risk IN ('low', 'medium', 'high')),
+    tier         text          NOT NULL,
     explanation  jsonb         NOT NULL,
     computed_at  timestamptz   NOT NULL
 );
 CREATE INDEX customer_scores_clv_idx ON customer_scores (clv);
+
+-- Where the score job has read the event log up to: the log itself is the queue of customers
+-- whose tickets changed.
+CREATE TABLE score_progress (
+    only_row      boolean PRIMARY KEY DEFAULT true CHECK (only_row),
+    last_event_id bigint  NOT NULL
+);
+INSERT INTO score_progress (last_event_id) VALUES (0);
 
 -- Routing: what an agent can take, and how much of it.
 ALTER TABLE users

@@ -157,11 +157,6 @@ func (s ValueSettings) toBase(code string) (float64, error) {
 	return rate, nil
 }
 
-// clv is the lifetime value of a customer whose yearly margin is margin.
-func (s ValueSettings) clv(margin float64) float64 {
-	return margin*s.RetentionRate/(1+s.DiscountRate-s.RetentionRate) - s.AcquisitionCost
-}
-
 const valueSettingsName = "customer_value"
 
 // Settings reads the customer value settings, the defaults where none were saved.

@@ -1,0 +1,493 @@
+package tickets
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// The customer value model, after the CRM texts the design follows:
+//
+//   - RFM: recency is the days since the customer's last purchase; frequency and monetary are
+//     the number and value of purchases in the last 12 months. Each scores 1 to 5 by quintile
+//     across customers: the cut points are the 20th, 40th, 60th and 80th percentiles of the
+//     customers who bought (within 12 months, for frequency and monetary), and a score is 1 plus
+//     the number of cut points the customer beats (for recency, is at or under).
+//   - CLV = m·r/(1+d−r) − acquisition cost, with m the yearly margin (monetary × margin rate),
+//     r the retention rate and d the discount rate (ValueSettings).
+//   - Loyalty, 0–100: tenure (up to 20 points over two years since first seen), RFM (up to 60:
+//     60·(R+F+M−3)/12) and support (20 points, less 5 per open ticket and 2 per ticket in the
+//     last 90 days).
+//   - Tier: VIP for the top share by CLV, loyal from a loyalty score, repeat from purchases in 12
+//     months, new for a first purchase within NewDays (or none), occasional otherwise.
+//   - Churn risk compares the days since the last purchase with the customer's usual interval
+//     between purchases: high at twice the interval (or 1.5 times with an open ticket), or when
+//     a past buyer bought nothing in 12 months; medium at 1.25 times or with two open tickets.
+//
+// Quintile cut points and the VIP threshold are set by the bulk recomputation and kept, so that
+// scoring one customer between two bulk runs places them on the same scale as everyone else.
+
+// Scores is a customer's value and loyalty, with what each figure is made of.
+type Scores struct {
+	CustomerID  int64
+	RecencyDays *int
+	Frequency   int
+	Monetary    float64
+	RScore      int
+	FScore      int
+	MScore      int
+	CLV         float64 `gorm:"column:clv"`
+	Loyalty     int
+	ChurnRisk   string
+	Tier        Tier
+	Explanation json.RawMessage
+	ComputedAt  time.Time
+}
+
+// TableName keeps the table name explicit.
+func (Scores) TableName() string { return "customer_scores" }
+
+// RFM is the three scores as customers are usually classed, such as "545".
+func (s Scores) RFM() string { return fmt.Sprintf("%d%d%d", s.RScore, s.FScore, s.MScore) }
+
+// cutoffs are the quintile cut points and the VIP threshold of the last bulk recomputation.
+type cutoffs struct {
+	Recency   []float64 `json:"recency"`
+	Frequency []float64 `json:"frequency"`
+	Monetary  []float64 `json:"monetary"`
+	VIPMinCLV *float64  `json:"vip_min_clv"`
+}
+
+const cutoffsName = "customer_value_cutoffs"
+
+// at returns the i-th cut point or nil, so that a scale with no buyers yet scores everyone 1.
+func at(list []float64, i int) any {
+	if i < len(list) {
+		return list[i]
+	}
+	return nil
+}
+
+// scoreInputs gathers, per customer, what the scores are computed from. %s filters customers.
+const scoreInputs = `
+	SELECT c.id AS customer_id, c.first_seen_at,
+		p.first_at, p.last_at, coalesce(p.total, 0) AS total,
+		coalesce(p.frequency, 0) AS frequency, coalesce(p.monetary, 0) AS monetary,
+		coalesce(t.open_tickets, 0) AS open_tickets, coalesce(t.recent_tickets, 0) AS recent_tickets
+	FROM customers c
+	LEFT JOIN (
+		SELECT customer_id, min(purchased_at) AS first_at, max(purchased_at) AS last_at, count(*) AS total,
+			count(*) FILTER (WHERE purchased_at > now() - interval '1 year') AS frequency,
+			sum(amount * coalesce((CAST(@rates AS jsonb) ->> currency)::numeric, 0))
+				FILTER (WHERE purchased_at > now() - interval '1 year') AS monetary
+		FROM purchases %[1]s
+		GROUP BY customer_id
+	) p ON p.customer_id = c.id
+	LEFT JOIN (
+		SELECT customer_id,
+			count(*) FILTER (WHERE status IN ` + activeStatuses + `) AS open_tickets,
+			count(*) FILTER (WHERE created_at > now() - interval '90 days') AS recent_tickets
+		FROM tickets %[1]s
+		GROUP BY customer_id
+	) t ON t.customer_id = c.id
+	WHERE c.merged_into_id IS NULL %[2]s`
+
+// scoreQuery turns inputs into scores and stores them. The inputs relation is %s.
+const scoreQuery = `
+	WITH p AS (
+		SELECT CAST(@r1 AS float8) AS r1, CAST(@r2 AS float8) AS r2, CAST(@r3 AS float8) AS r3, CAST(@r4 AS float8) AS r4,
+			CAST(@f1 AS float8) AS f1, CAST(@f2 AS float8) AS f2, CAST(@f3 AS float8) AS f3, CAST(@f4 AS float8) AS f4,
+			CAST(@m1 AS float8) AS m1, CAST(@m2 AS float8) AS m2, CAST(@m3 AS float8) AS m3, CAST(@m4 AS float8) AS m4,
+			CAST(@rcut AS jsonb) AS rcut, CAST(@fcut AS jsonb) AS fcut, CAST(@mcut AS jsonb) AS mcut,
+			CAST(@margin AS numeric) AS margin, CAST(@retention AS numeric) AS retention,
+			CAST(@discount AS numeric) AS discount, CAST(@acquisition AS numeric) AS acquisition,
+			CAST(@vip_min AS numeric) AS vip_min, CAST(@vip_share AS numeric) AS vip_share,
+			CAST(@loyal_min AS int) AS loyal_min, CAST(@repeat_min AS int) AS repeat_min,
+			CAST(@new_days AS int) AS new_days, CAST(@currency AS text) AS currency
+	), base AS (
+		SELECT i.*,
+			CASE WHEN last_at IS NOT NULL THEN floor(extract(epoch FROM now() - last_at) / 86400)::int END AS recency_days,
+			floor(extract(epoch FROM now() - first_seen_at) / 86400)::int AS tenure_days,
+			CASE WHEN total >= 2 THEN extract(epoch FROM last_at - first_at) / 86400 / (total - 1) END AS usual_interval
+		FROM %s i
+	), scored AS (
+		SELECT b.*,
+			CASE WHEN recency_days IS NULL THEN 1 ELSE 1
+				+ coalesce((recency_days <= p.r1)::int, 0) + coalesce((recency_days <= p.r2)::int, 0)
+				+ coalesce((recency_days <= p.r3)::int, 0) + coalesce((recency_days <= p.r4)::int, 0) END AS r,
+			1 + coalesce((frequency > p.f1)::int, 0) + coalesce((frequency > p.f2)::int, 0)
+				+ coalesce((frequency > p.f3)::int, 0) + coalesce((frequency > p.f4)::int, 0) AS f,
+			1 + coalesce((monetary > p.m1)::int, 0) + coalesce((monetary > p.m2)::int, 0)
+				+ coalesce((monetary > p.m3)::int, 0) + coalesce((monetary > p.m4)::int, 0) AS m,
+			round(monetary * p.margin * p.retention / (1 + p.discount - p.retention) - p.acquisition, 2) AS clv
+		FROM base b, p
+	), graded AS (
+		SELECT s.*,
+			round((20 * least(tenure_days / 730.0, 1))::numeric, 2) AS tenure_points,
+			round((60 * (r + f + m - 3) / 12.0)::numeric, 2) AS rfm_points,
+			20 - least(20, 5 * open_tickets + 2 * recent_tickets) AS support_points,
+			round((recency_days / nullif(usual_interval, 0))::numeric, 2) AS lateness
+		FROM scored s
+	), final AS (
+		SELECT g.*,
+			greatest(0, least(100, round(tenure_points + rfm_points + support_points)))::int AS loyalty
+		FROM graded g
+	), judged AS (
+		SELECT f.*,
+			CASE
+				WHEN clv > 0 AND clv >= p.vip_min THEN 'vip'
+				WHEN loyalty >= p.loyal_min THEN 'loyal'
+				WHEN frequency >= p.repeat_min THEN 'repeat'
+				WHEN first_at IS NULL OR first_at > now() - make_interval(days => p.new_days) THEN 'new'
+				ELSE 'occasional' END AS tier,
+			CASE
+				WHEN total > 0 AND frequency = 0 THEN 'high'
+				WHEN lateness >= 2 OR (lateness >= 1.5 AND open_tickets > 0) THEN 'high'
+				WHEN lateness >= 1.25 OR open_tickets >= 2 THEN 'medium'
+				ELSE 'low' END AS churn_risk
+		FROM final f, p
+	)
+	INSERT INTO customer_scores (customer_id, recency_days, frequency, monetary, r_score, f_score, m_score,
+		clv, loyalty, churn_risk, tier, explanation, computed_at)
+	SELECT customer_id, recency_days, frequency, round(monetary, 2), r, f, m, clv, loyalty, churn_risk, tier,
+		jsonb_build_object(
+			'recency', jsonb_build_object('days_since_last_purchase', recency_days, 'score', r, 'cut_points', p.rcut,
+				'rule', 'score 1 plus the cut points the days are at or under'),
+			'frequency', jsonb_build_object('purchases_12_months', frequency, 'score', f, 'cut_points', p.fcut,
+				'rule', 'score 1 plus the cut points the count is above'),
+			'monetary', jsonb_build_object('amount_12_months', round(monetary, 2), 'currency', p.currency, 'score', m,
+				'cut_points', p.mcut, 'rule', 'score 1 plus the cut points the amount is above'),
+			'clv', jsonb_build_object('value', clv, 'yearly_margin', round(monetary * p.margin, 2), 'margin_rate', p.margin,
+				'retention_rate', p.retention, 'discount_rate', p.discount, 'acquisition_cost', p.acquisition,
+				'formula', 'm·r/(1+d−r) − acquisition cost'),
+			'loyalty', jsonb_build_object('value', loyalty, 'tenure_days', tenure_days, 'tenure_points', tenure_points,
+				'rfm_points', rfm_points, 'support_points', support_points, 'open_tickets', open_tickets,
+				'tickets_90_days', recent_tickets,
+				'rule', 'tenure up to 20 (two years) + RFM up to 60 + support 20 less 5 per open ticket and 2 per ticket in 90 days'),
+			'tier', jsonb_build_object('value', tier, 'reason', CASE tier
+				WHEN 'vip' THEN format('CLV %%s is in the top %%s%%%% of customers (at least %%s)', clv, round(p.vip_share * 100, 1), p.vip_min)
+				WHEN 'loyal' THEN format('loyalty %%s is at least %%s', loyalty, p.loyal_min)
+				WHEN 'repeat' THEN format('%%s purchases in 12 months, at least %%s', frequency, p.repeat_min)
+				WHEN 'new' THEN CASE WHEN first_at IS NULL THEN 'no purchases yet'
+					ELSE format('first purchase %%s days ago, under %%s', floor(extract(epoch FROM now() - first_at) / 86400), p.new_days) END
+				ELSE 'bought before, but not often enough in 12 months to repeat' END),
+			'churn', jsonb_build_object('value', churn_risk, 'days_since_last_purchase', recency_days,
+				'usual_interval_days', round(usual_interval::numeric, 1), 'lateness', lateness, 'open_tickets', open_tickets,
+				'reason', CASE
+					WHEN total > 0 AND frequency = 0 THEN 'bought before, but nothing in the last 12 months'
+					WHEN lateness >= 2 THEN format('%%s days since the last purchase, %%s times the usual interval', recency_days, lateness)
+					WHEN lateness >= 1.5 AND open_tickets > 0 THEN format('%%s times the usual interval with an open ticket', lateness)
+					WHEN lateness >= 1.25 THEN format('%%s times the usual interval', lateness)
+					WHEN open_tickets >= 2 THEN format('%%s open tickets', open_tickets)
+					WHEN total < 2 THEN 'too few purchases to know the usual interval'
+					ELSE 'buying at the usual pace' END)
+		), now()
+	FROM judged, p
+	ON CONFLICT (customer_id) DO UPDATE SET
+		recency_days = excluded.recency_days, frequency = excluded.frequency, monetary = excluded.monetary,
+		r_score = excluded.r_score, f_score = excluded.f_score, m_score = excluded.m_score, clv = excluded.clv,
+		loyalty = excluded.loyalty, churn_risk = excluded.churn_risk, tier = excluded.tier,
+		explanation = excluded.explanation, computed_at = excluded.computed_at`
+
+// scoreParams are the named parameters of scoreQuery and scoreInputs.
+func scoreParams(s ValueSettings, c cutoffs) (map[string]any, error) {
+	rates := map[string]float64{s.Currency: 1}
+	for k, v := range s.Rates {
+		rates[k] = v
+	}
+	ratesJSON, err := json.Marshal(rates)
+	if err != nil {
+		return nil, err
+	}
+	cut := func(list []float64) string {
+		if list == nil {
+			list = []float64{}
+		}
+		b, _ := json.Marshal(list)
+		return string(b)
+	}
+	var vipMin any
+	if c.VIPMinCLV != nil {
+		vipMin = *c.VIPMinCLV
+	}
+	return map[string]any{
+		"rates": string(ratesJSON), "currency": s.Currency,
+		"r1": at(c.Recency, 0), "r2": at(c.Recency, 1), "r3": at(c.Recency, 2), "r4": at(c.Recency, 3),
+		"f1": at(c.Frequency, 0), "f2": at(c.Frequency, 1), "f3": at(c.Frequency, 2), "f4": at(c.Frequency, 3),
+		"m1": at(c.Monetary, 0), "m2": at(c.Monetary, 1), "m3": at(c.Monetary, 2), "m4": at(c.Monetary, 3),
+		"rcut": cut(c.Recency), "fcut": cut(c.Frequency), "mcut": cut(c.Monetary),
+		"margin": s.MarginRate, "retention": s.RetentionRate, "discount": s.DiscountRate, "acquisition": s.AcquisitionCost,
+		"vip_min": vipMin, "vip_share": s.VIPShare, "loyal_min": s.LoyalMinLoyalty, "repeat_min": s.RepeatMinPurchases,
+		"new_days": s.NewDays,
+	}, nil
+}
+
+// RecomputeAll recomputes every customer's scores with set-based SQL: fresh quintile cut points
+// and VIP threshold from all customers, then every score, then the tiers that moved and the
+// priorities of their open tickets.
+func (d *Desk) RecomputeAll(ctx context.Context) (TierChanges, error) {
+	var out TierChanges
+	err := d.inTx(ctx, func(w *work) error {
+		s, err := loadValueSettings(w.tx)
+		if err != nil {
+			return err
+		}
+		params, err := scoreParams(s, cutoffs{})
+		if err != nil {
+			return err
+		}
+		// Inputs once into a temporary table: the cut points and the scores both read them.
+		if err := w.tx.Exec(`CREATE TEMPORARY TABLE score_inputs ON COMMIT DROP AS `+fmt.Sprintf(scoreInputs, "", ""), params).Error; err != nil {
+			return fmt.Errorf("score inputs: %w", err)
+		}
+		c, err := computeCutoffs(w.tx, s)
+		if err != nil {
+			return err
+		}
+		if err := storeCutoffs(w.tx, c); err != nil {
+			return err
+		}
+		if params, err = scoreParams(s, c); err != nil {
+			return err
+		}
+		if err := w.tx.Exec(fmt.Sprintf(scoreQuery, "score_inputs"), params).Error; err != nil {
+			return fmt.Errorf("scores: %w", err)
+		}
+		out, err = applyTierChanges(w, s, nil)
+		return err
+	})
+	if err != nil {
+		return out, fmt.Errorf("tickets: recompute scores: %w", err)
+	}
+	return out, nil
+}
+
+// computeCutoffs reads the quintile cut points and the VIP threshold from score_inputs.
+func computeCutoffs(tx *gorm.DB, s ValueSettings) (cutoffs, error) {
+	var row struct {
+		Recency, Frequency, Monetary string
+		VIPMinCLV                    *float64 `gorm:"column:vip_min_clv"`
+	}
+	err := tx.Raw(`
+		SELECT
+			(SELECT coalesce(to_jsonb(percentile_disc(ARRAY[0.2, 0.4, 0.6, 0.8]) WITHIN GROUP (ORDER BY floor(extract(epoch FROM now() - last_at) / 86400))), '[]')
+				FROM score_inputs WHERE last_at IS NOT NULL)::text AS recency,
+			(SELECT coalesce(to_jsonb(percentile_disc(ARRAY[0.2, 0.4, 0.6, 0.8]) WITHIN GROUP (ORDER BY frequency)), '[]')
+				FROM score_inputs WHERE frequency > 0)::text AS frequency,
+			(SELECT coalesce(to_jsonb(percentile_disc(ARRAY[0.2, 0.4, 0.6, 0.8]) WITHIN GROUP (ORDER BY monetary)), '[]')
+				FROM score_inputs WHERE frequency > 0)::text AS monetary,
+			(SELECT percentile_disc(1 - CAST(? AS float8)) WITHIN GROUP (ORDER BY clv)
+				FROM (SELECT round(monetary * m * r / (1 + d - r) - a, 2) AS clv FROM score_inputs,
+					(SELECT CAST(? AS numeric) AS m, CAST(? AS numeric) AS r, CAST(? AS numeric) AS d, CAST(? AS numeric) AS a) p) v
+				WHERE clv > 0) AS vip_min_clv`,
+		// Every parameter is cast: PostgreSQL would type one next to an integer literal as an
+		// integer, and 0.75 would arrive as 0.
+		s.VIPShare, s.MarginRate, s.RetentionRate, s.DiscountRate, s.AcquisitionCost).Scan(&row).Error
+	if err != nil {
+		return cutoffs{}, fmt.Errorf("cut points: %w", err)
+	}
+	var c cutoffs
+	for _, p := range []struct {
+		raw string
+		dst *[]float64
+	}{{row.Recency, &c.Recency}, {row.Frequency, &c.Frequency}, {row.Monetary, &c.Monetary}} {
+		if err := json.Unmarshal([]byte(p.raw), p.dst); err != nil {
+			return cutoffs{}, fmt.Errorf("cut points: %w", err)
+		}
+	}
+	c.VIPMinCLV = row.VIPMinCLV
+	return c, nil
+}
+
+func storeCutoffs(tx *gorm.DB, c cutoffs) error {
+	raw, err := json.Marshal(c)
+	if err != nil {
+		return err
+	}
+	return tx.Exec(`INSERT INTO settings (name, value) VALUES (?, ?)
+		ON CONFLICT (name) DO UPDATE SET value = excluded.value, updated_at = now()`, cutoffsName, string(raw)).Error
+}
+
+func loadCutoffs(tx *gorm.DB) (cutoffs, error) {
+	var c cutoffs
+	var raw []byte
+	err := tx.Raw(`SELECT value FROM settings WHERE name = ?`, cutoffsName).Row().Scan(&raw)
+	if errors.Is(err, sql.ErrNoRows) {
+		return c, nil
+	}
+	if err != nil {
+		return c, fmt.Errorf("load cut points: %w", err)
+	}
+	return c, json.Unmarshal(raw, &c)
+}
+
+// Recompute scores the given customers on the scale of the last bulk recomputation, as after a
+// purchase or a change to their tickets, and moves their tiers and ticket priorities.
+func (d *Desk) Recompute(ctx context.Context, customerIDs []int64) (TierChanges, error) {
+	var out TierChanges
+	if len(customerIDs) == 0 {
+		return out, nil
+	}
+	err := d.inTx(ctx, func(w *work) error {
+		var err error
+		out, err = recomputeIn(w, customerIDs)
+		return err
+	})
+	if err != nil {
+		return out, fmt.Errorf("tickets: recompute scores: %w", err)
+	}
+	return out, nil
+}
+
+func recomputeIn(w *work, customerIDs []int64) (TierChanges, error) {
+	s, err := loadValueSettings(w.tx)
+	if err != nil {
+		return TierChanges{}, err
+	}
+	c, err := loadCutoffs(w.tx)
+	if err != nil {
+		return TierChanges{}, err
+	}
+	params, err := scoreParams(s, c)
+	if err != nil {
+		return TierChanges{}, err
+	}
+	params["ids"] = int64s(customerIDs)
+	inputs := "(" + fmt.Sprintf(scoreInputs, "WHERE customer_id = ANY(@ids)", "AND c.id = ANY(@ids)") + ")"
+	if err := w.tx.Exec(fmt.Sprintf(scoreQuery, inputs), params).Error; err != nil {
+		return TierChanges{}, fmt.Errorf("scores: %w", err)
+	}
+	return applyTierChanges(w, s, customerIDs)
+}
+
+// TierChanges says what a recomputation moved.
+type TierChanges struct {
+	Customers  int // customers whose tier changed
+	Priorities int // open tickets whose priority followed
+}
+
+// applyTierChanges gives customers the tier their scores say, records each move, and re-applies
+// the priority matrix to their open tickets. A ticket whose priority someone set by hand (it no
+// longer matches what the matrix gave for the old tier) keeps it.
+func applyTierChanges(w *work, s ValueSettings, only []int64) (TierChanges, error) {
+	filter := ""
+	var args []any
+	if only != nil {
+		filter = "AND c.id = ANY(@ids)"
+		args = append(args, map[string]any{"ids": int64s(only)})
+	}
+	var moved []struct {
+		ID       int64
+		Old, New Tier
+	}
+	err := w.tx.Raw(`
+		WITH diff AS (
+			SELECT c.id, c.tier AS old, s.tier AS new
+			FROM customers c JOIN customer_scores s ON s.customer_id = c.id
+			WHERE c.tier <> s.tier `+filter+`
+			FOR UPDATE OF c
+		), upd AS (
+			UPDATE customers c SET tier = diff.new, updated_at = now() FROM diff WHERE c.id = diff.id
+		), ev AS (
+			INSERT INTO events (actor_kind, customer_id, type, data)
+			SELECT 'system', id, 'customer.tier_changed', jsonb_build_object('from', old, 'to', new) FROM diff
+		)
+		SELECT id, old, new FROM diff`, args...).Scan(&moved).Error
+	if err != nil {
+		return TierChanges{}, fmt.Errorf("tier changes: %w", err)
+	}
+	out := TierChanges{Customers: len(moved)}
+	if len(moved) == 0 {
+		return out, nil
+	}
+	ids := make([]int64, len(moved))
+	olds := make([]string, len(moved))
+	news := make([]string, len(moved))
+	for i, m := range moved {
+		ids[i], olds[i], news[i] = m.ID, string(m.Old), string(m.New)
+	}
+	matrix, err := json.Marshal(s.PriorityMatrix)
+	if err != nil {
+		return out, err
+	}
+	var bumped []struct {
+		ID, CustomerID int64
+		From, To       Level
+		OldTier        Tier
+		NewTier        Tier
+	}
+	err = w.tx.Raw(`
+		WITH moved AS (
+			SELECT * FROM unnest(CAST(@ids AS bigint[]), CAST(@olds AS text[]), CAST(@news AS text[])) AS x(customer_id, old, new)
+		), t AS (
+			SELECT tk.id, tk.customer_id, tk.priority, m.old, m.new,
+				coalesce(array_position(`+sqlLevelNames+`, CAST(@matrix AS jsonb) -> m.old ->> (`+sqlLevelNames+`)[tk.urgency]), tk.urgency) AS old_rule,
+				coalesce(array_position(`+sqlLevelNames+`, CAST(@matrix AS jsonb) -> m.new ->> (`+sqlLevelNames+`)[tk.urgency]), tk.urgency) AS new_rule
+			FROM tickets tk JOIN moved m ON m.customer_id = tk.customer_id
+			WHERE tk.status IN `+activeStatuses+`
+			FOR UPDATE OF tk
+		), upd AS (
+			UPDATE tickets SET priority = t.new_rule, updated_at = now()
+			FROM t WHERE tickets.id = t.id AND t.priority = t.old_rule AND t.new_rule <> t.priority
+			RETURNING tickets.id, t.customer_id, t.priority AS "from", t.new_rule AS "to", t.old AS old_tier, t.new AS new_tier
+		), ev AS (
+			INSERT INTO events (actor_kind, ticket_id, customer_id, type, data)
+			SELECT 'system', id, customer_id, 'ticket.priority_changed', jsonb_build_object(
+				'from', (`+sqlLevelNames+`)["from"], 'to', (`+sqlLevelNames+`)["to"],
+				'reason', format('customer tier changed from %s to %s', old_tier, new_tier))
+			FROM upd
+		)
+		SELECT id, customer_id, "from", "to", old_tier, new_tier FROM upd`,
+		map[string]any{"ids": int64s(ids), "olds": textArray(olds), "news": textArray(news), "matrix": string(matrix)}).Scan(&bumped).Error
+	if err != nil {
+		return out, fmt.Errorf("re-prioritize: %w", err)
+	}
+	out.Priorities = len(bumped)
+	// The hooks hear of tier moves that matter to open work, and of every priority that moved.
+	var open []int64
+	if err := w.tx.Raw(`SELECT DISTINCT customer_id FROM tickets WHERE customer_id = ANY(?) AND status IN `+activeStatuses, int64s(ids)).Scan(&open).Error; err != nil {
+		return out, fmt.Errorf("re-prioritize: %w", err)
+	}
+	byID := make(map[int64]int, len(moved))
+	for i, m := range moved {
+		byID[m.ID] = i
+	}
+	for _, id := range open {
+		m := moved[byID[id]]
+		w.recorded(event{SystemActor, 0, id, EventTierChanged, map[string]any{"from": m.Old, "to": m.New}})
+	}
+	for _, b := range bumped {
+		w.recorded(event{SystemActor, b.ID, b.CustomerID, EventPriorityChanged, map[string]any{
+			"from": b.From.String(), "to": b.To.String(), "reason": fmt.Sprintf("customer tier changed from %s to %s", b.OldTier, b.NewTier),
+		}})
+	}
+	return out, nil
+}
+
+// sqlLevelNames maps a level number to its name in SQL: (sqlLevelNames)[priority].
+const sqlLevelNames = `ARRAY['low', 'normal', 'high', 'urgent']`
+
+// textArray passes a list of strings as one text[] parameter.
+type textArray []string
+
+func (a textArray) Value() (driver.Value, error) { return []string(a), nil }
+
+// ScoresOf returns a customer's stored scores, or ErrNotFound when none were computed yet.
+func (c *Customers) ScoresOf(ctx context.Context, customerID int64) (*Scores, error) {
+	var s Scores
+	err := c.db.WithContext(ctx).Where("customer_id = ?", customerID).Take(&s).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("tickets: scores: %w", err)
+	}
+	return &s, nil
+}
+
