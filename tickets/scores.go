@@ -490,4 +490,3 @@ func (c *Customers) ScoresOf(ctx context.Context, customerID int64) (*Scores, er
 	}
 	return &s, nil
 }
-
