@@ -40,6 +40,11 @@ type Customer struct {
 	Kind         CustomerKind
 	Organization string
 	ExternalID   *string
+	Notes        string
+	Attributes   json.RawMessage `gorm:"type:jsonb"` // custom fields, a JSON object
+	FirstSeenAt  time.Time
+	MergedIntoID *int64
+	Tier         Tier
 	CreatedAt    time.Time
 	UpdatedAt    time.Time
 	Identities   []Identity `gorm:"foreignKey:CustomerID"`

@@ -137,3 +137,12 @@ const (
 	KindEmployee CustomerKind = "employee"
 	KindSupplier CustomerKind = "supplier"
 )
+
+// Valid reports whether k is a known kind.
+func (k CustomerKind) Valid() bool {
+	switch k {
+	case KindCustomer, KindProspect, KindPartner, KindEmployee, KindSupplier:
+		return true
+	}
+	return false
+}
