@@ -194,3 +194,11 @@ func jsonString(data map[string]any) string {
 	b, _ := json.Marshal(data) // maps of strings, numbers and ids always encode
 	return string(b)
 }
+
+// unmarshalIDs reads a JSON array of ids produced by SQL.
+func unmarshalIDs(raw string, ids *[]int64) error {
+	if err := json.Unmarshal([]byte(raw), ids); err != nil {
+		return fmt.Errorf("read ids: %w", err)
+	}
+	return nil
+}
