@@ -10,35 +10,6 @@ import (
 	"github.com/openhelpdesk/helpdesk/tickets"
 )
 
-func (s *server) apiGetCustomer(c *fiber.Ctx) error {
-	id, err := pathID(c, "id")
-	if err != nil {
-		return err
-	}
-	rec, err := s.Customers.Get(c.UserContext(), id)
-	if err != nil {
-		return err
-	}
-	return c.JSON(newCustomerJSON(rec))
-}
-
-// apiFindCustomer looks a customer up by email address and answers with their record.
-func (s *server) apiFindCustomer(c *fiber.Ctx) error {
-	email := c.Query("email")
-	if email == "" {
-		return badRequest("email", "is required: GET /api/v1/customers?email=ana@example.com")
-	}
-	id, err := s.Customers.FindByEmail(c.UserContext(), email)
-	if err != nil {
-		return err
-	}
-	rec, err := s.Customers.Get(c.UserContext(), id)
-	if err != nil {
-		return err
-	}
-	return c.JSON(newCustomerJSON(rec))
-}
-
 func (s *server) apiMe(c *fiber.Ctx) error {
 	return c.JSON(newUserJSON(currentUser(c)))
 }
@@ -178,4 +149,77 @@ func contentDisposition(filename string) string {
 		return "attachment"
 	}
 	return v
+}
+
+type updateUserRequest struct {
+	Name             *string   `json:"name"`
+	Role             *string   `json:"role"`
+	Disabled         *bool     `json:"disabled"`
+	Languages        *[]string `json:"languages"`
+	Categories       *[]string `json:"categories"`
+	MaxActiveTickets *int      `json:"max_active_tickets"`
+	HandlesVIP       *bool     `json:"handles_vip"`
+	Available        *bool     `json:"available"`
+}
+
+// apiUpdateUser changes a user's details and routing settings. Admins change anyone; everyone
+// else may only mark themselves available or away.
+func (s *server) apiUpdateUser(c *fiber.Ctx) error {
+	id, err := pathID(c, "id")
+	if err != nil {
+		return err
+	}
+	var req updateUserRequest
+	if err := decodeJSON(c, &req); err != nil {
+		return err
+	}
+	me := currentUser(c)
+	if !me.Role.Includes(tickets.RoleAdmin) {
+		if id != me.ID {
+			return &inputError{status: fiber.StatusForbidden, field: "id", message: "only admins may change other users"}
+		}
+		if req.Name != nil || req.Role != nil || req.Disabled != nil || req.Languages != nil || req.Categories != nil || req.MaxActiveTickets != nil || req.HandlesVIP != nil {
+			return &inputError{status: fiber.StatusForbidden, field: "body", message: "you may only change your own availability"}
+		}
+	}
+	change := tickets.UserChange{
+		Name: req.Name, Disabled: req.Disabled, Languages: req.Languages, Categories: req.Categories,
+		MaxActiveTickets: req.MaxActiveTickets, HandlesVIP: req.HandlesVIP, Available: req.Available,
+	}
+	if req.Role != nil {
+		r := tickets.Role(*req.Role)
+		change.Role = &r
+	}
+	u, err := s.Staff.UpdateUser(c.UserContext(), tickets.StaffActor(me.ID), id, change)
+	if err != nil {
+		return err
+	}
+	// Back from being away, or with more room: take what waits in the team queues now.
+	if u.Available && u.DisabledAt == nil && (req.Available != nil || req.MaxActiveTickets != nil || req.Languages != nil || req.Categories != nil || req.HandlesVIP != nil) {
+		if _, err := s.Desk.AssignQueued(c.UserContext(), u.ID); err != nil {
+			return err
+		}
+	}
+	return c.JSON(newUserJSON(u))
+}
+
+type updateTeamRequest struct {
+	Name       *string   `json:"name"`
+	Categories *[]string `json:"categories"`
+}
+
+func (s *server) apiUpdateTeam(c *fiber.Ctx) error {
+	id, err := pathID(c, "id")
+	if err != nil {
+		return err
+	}
+	var req updateTeamRequest
+	if err := decodeJSON(c, &req); err != nil {
+		return err
+	}
+	t, err := s.Staff.UpdateTeam(c.UserContext(), tickets.StaffActor(currentUser(c).ID), id, req.Name, req.Categories)
+	if err != nil {
+		return err
+	}
+	return c.JSON(newTeamJSON(t))
 }

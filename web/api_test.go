@@ -23,6 +23,8 @@ type ticketOut struct {
 	CustomerID int64  `json:"customer_id"`
 	AssigneeID *int64 `json:"assignee_id"`
 	TeamID     *int64 `json:"team_id"`
+	Category   string `json:"category"`
+	Language   string `json:"language"`
 	Messages   []struct {
 		ID          int64  `json:"id"`
 		Kind        string `json:"kind"`

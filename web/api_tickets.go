@@ -23,6 +23,8 @@ type createTicketRequest struct {
 	Urgency     string             `json:"urgency"`
 	Channel     string             `json:"channel"`
 	TeamID      *int64             `json:"team_id"`
+	Category    string             `json:"category"`
+	Language    string             `json:"language"`
 	Attachments []attachmentUpload `json:"attachments"`
 }
 
@@ -83,6 +85,8 @@ func (s *server) apiCreateTicket(c *fiber.Ctx) error {
 		BodyHTML:    req.BodyHTML,
 		Urgency:     parseLevel(&v, "urgency", req.Urgency, tickets.Normal),
 		TeamID:      req.TeamID,
+		Category:    req.Category,
+		Language:    req.Language,
 		CreatedBy:   currentUser(c).ID,
 		Attachments: decodeUploads(&v, req.Attachments),
 	}

@@ -24,6 +24,8 @@ type ticketJSON struct {
 	CustomerID int64      `json:"customer_id"`
 	AssigneeID *int64     `json:"assignee_id"`
 	TeamID     *int64     `json:"team_id"`
+	Category   string     `json:"category"`
+	Language   string     `json:"language"`
 	CreatedAt  time.Time  `json:"created_at"`
 	UpdatedAt  time.Time  `json:"updated_at"`
 	SolvedAt   *time.Time `json:"solved_at"`
@@ -34,7 +36,7 @@ func newTicketJSON(t *tickets.Ticket) ticketJSON {
 	return ticketJSON{
 		ID: t.ID, Ref: t.Ref(), Subject: t.Subject, Status: string(t.Status),
 		Urgency: t.Urgency.String(), Priority: t.Priority.String(), Channel: string(t.Channel),
-		CustomerID: t.CustomerID, AssigneeID: t.AssigneeID, TeamID: t.TeamID,
+		CustomerID: t.CustomerID, AssigneeID: t.AssigneeID, TeamID: t.TeamID, Category: t.Category, Language: t.Language,
 		CreatedAt: t.CreatedAt.UTC(), UpdatedAt: t.UpdatedAt.UTC(), SolvedAt: utc(t.SolvedAt), ClosedAt: utc(t.ClosedAt),
 	}
 }
@@ -122,53 +124,33 @@ func newTicketDetailJSON(d *tickets.TicketDetail) ticketDetailJSON {
 	return out
 }
 
-type customerJSON struct {
-	ID           int64          `json:"id"`
-	Name         string         `json:"name"`
-	Kind         string         `json:"kind"`
-	Organization string         `json:"organization"`
-	ExternalID   *string        `json:"external_id"`
-	Identities   []identityJSON `json:"identities"`
-	TicketCount  int64          `json:"ticket_count"`
-	Tickets      []ticketJSON   `json:"tickets"`
-	CreatedAt    time.Time      `json:"created_at"`
-	UpdatedAt    time.Time      `json:"updated_at"`
-}
-
-type identityJSON struct {
-	Kind  string `json:"kind"`
-	Value string `json:"value"`
-}
-
-func newCustomerJSON(r *tickets.CustomerRecord) customerJSON {
-	out := customerJSON{
-		ID: r.ID, Name: r.Name, Kind: string(r.Kind), Organization: r.Organization, ExternalID: r.ExternalID,
-		Identities: make([]identityJSON, len(r.Identities)), TicketCount: r.TicketCount,
-		Tickets: newTicketList(r.Tickets), CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(),
-	}
-	for i, id := range r.Identities {
-		out.Identities[i] = identityJSON{Kind: id.Kind, Value: id.Value}
-	}
-	return out
-}
-
 type userJSON struct {
-	ID        int64     `json:"id"`
-	Email     string    `json:"email"`
-	Name      string    `json:"name"`
-	Role      string    `json:"role"`
-	Disabled  bool      `json:"disabled"`
-	CreatedAt time.Time `json:"created_at"`
+	ID               int64     `json:"id"`
+	Email            string    `json:"email"`
+	Name             string    `json:"name"`
+	Role             string    `json:"role"`
+	Disabled         bool      `json:"disabled"`
+	Languages        []string  `json:"languages"`
+	Categories       []string  `json:"categories"`
+	MaxActiveTickets int       `json:"max_active_tickets"`
+	HandlesVIP       bool      `json:"handles_vip"`
+	Available        bool      `json:"available"`
+	CreatedAt        time.Time `json:"created_at"`
 }
 
 func newUserJSON(u *tickets.User) userJSON {
-	return userJSON{ID: u.ID, Email: u.Email, Name: u.Name, Role: string(u.Role), Disabled: u.DisabledAt != nil, CreatedAt: u.CreatedAt.UTC()}
+	return userJSON{
+		ID: u.ID, Email: u.Email, Name: u.Name, Role: string(u.Role), Disabled: u.DisabledAt != nil,
+		Languages: nonNil(u.Languages), Categories: nonNil(u.Categories), MaxActiveTickets: u.MaxActiveTickets,
+		HandlesVIP: u.HandlesVIP, Available: u.Available, CreatedAt: u.CreatedAt.UTC(),
+	}
 }
 
 type teamJSON struct {
-	ID        int64   `json:"id"`
-	Name      string  `json:"name"`
-	MemberIDs []int64 `json:"member_ids"`
+	ID         int64    `json:"id"`
+	Name       string   `json:"name"`
+	Categories []string `json:"categories"`
+	MemberIDs  []int64  `json:"member_ids"`
 }
 
 func newTeamJSON(t *tickets.Team) teamJSON {
@@ -176,7 +158,15 @@ func newTeamJSON(t *tickets.Team) teamJSON {
 	if members == nil {
 		members = []int64{}
 	}
-	return teamJSON{ID: t.ID, Name: t.Name, MemberIDs: members}
+	return teamJSON{ID: t.ID, Name: t.Name, Categories: nonNil(t.Categories), MemberIDs: members}
+}
+
+// nonNil makes an empty list encode as [] rather than null.
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
 }
 
 func utc(t *time.Time) *time.Time {

@@ -99,3 +99,21 @@ func (n *nullableID) UnmarshalJSON(b []byte) error {
 	n.id = id
 	return nil
 }
+
+// nullableString is a text field that a PATCH may set, clear with null or "", or leave out.
+type nullableString struct {
+	set   bool
+	value string
+}
+
+func (n *nullableString) UnmarshalJSON(b []byte) error {
+	n.set = true
+	if string(b) == "null" {
+		n.value = ""
+		return nil
+	}
+	if err := json.Unmarshal(b, &n.value); err != nil {
+		return &json.UnmarshalTypeError{Value: string(b), Type: reflect.TypeOf("")}
+	}
+	return nil
+}

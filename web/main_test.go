@@ -109,10 +109,12 @@ func newAppOn(db *gorm.DB, cfg *config.Config, logger *slog.Logger) (*fiber.App,
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
+	desk := tickets.NewDesk(db, tickets.Limits{})
 	return web.New(web.Deps{
 		Config:     cfg,
 		DB:         db,
-		Desk:       tickets.NewDesk(db, tickets.Limits{}),
+		Desk:       desk,
+		Purchases:  tickets.NewPurchases(desk),
 		Customers:  tickets.NewCustomers(db),
 		Staff:      tickets.NewStaff(db),
 		HTTPState:  httpState,
@@ -193,7 +195,7 @@ func call(t *testing.T, method, path, token string, body any) response {
 	}
 	res := send(t, app, req)
 	if strings.HasPrefix(path, "/api/") || path == "/healthz" || path == "/readyz" {
-		checkAgainstSpec(t, method, path, token, raw, res)
+		checkAgainstSpec(t, method, path, token, "application/json", raw, res)
 	}
 	return res
 }
@@ -212,11 +214,16 @@ func send(t *testing.T, a *fiber.App, req *http.Request) response {
 	return response{status: res.StatusCode, header: res.Header, body: b}
 }
 
-func checkAgainstSpec(t *testing.T, method, path, token string, body []byte, res response) {
+func checkCSVAgainstSpec(t *testing.T, path, token, csv string, res response) {
+	t.Helper()
+	checkAgainstSpec(t, "POST", path, token, "text/csv", []byte(csv), res)
+}
+
+func checkAgainstSpec(t *testing.T, method, path, token, contentType string, body []byte, res response) {
 	t.Helper()
 	req := httptest.NewRequest(method, path, bytes.NewReader(body))
 	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Content-Type", contentType)
 	}
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
@@ -262,3 +269,6 @@ func count(t *testing.T, query string, args ...any) int64 {
 	}
 	return n
 }
+
+// testDesk is a desk on the test database, for steps the API leaves to jobs (bulk rescoring).
+func testDesk() *tickets.Desk { return tickets.NewDesk(db, tickets.Limits{}) }

@@ -27,6 +27,7 @@ type Deps struct {
 	Desk      *tickets.Desk
 	Customers *tickets.Customers
 	Staff     *tickets.Staff
+	Purchases *tickets.Purchases
 	// HTTPState keeps CSRF tokens and rate-limit counters where every node sees them.
 	HTTPState fiber.Storage
 	// SigningKey signs links we hand out (the form's confirmation page).

@@ -46,6 +46,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		Desk:       desk,
 		Customers:  tickets.NewCustomers(odb.DB),
 		Staff:      tickets.NewStaff(odb.DB),
+		Purchases:  tickets.NewPurchases(desk),
 		HTTPState:  httpState,
 		SigningKey: signingKey,
 		Logger:     logger,
