@@ -305,17 +305,17 @@ func (s *server) apiPutValueSettings(c *fiber.Ctx) error {
 }
 
 type analyticsJSON struct {
-	From           time.Time             `json:"from"`
-	To             time.Time             `json:"to"`
-	ActiveAtStart  int64                 `json:"active_at_start"`
-	ActiveAtEnd    int64                 `json:"active_at_end"`
-	Acquired       int64                 `json:"acquired"`
-	RetentionRate  *float64              `json:"retention_rate"`
-	ChurnRate      *float64              `json:"churn_rate"`
-	CustomerEquity float64               `json:"customer_equity"`
-	Currency       string                `json:"currency"`
+	From           time.Time              `json:"from"`
+	To             time.Time              `json:"to"`
+	ActiveAtStart  int64                  `json:"active_at_start"`
+	ActiveAtEnd    int64                  `json:"active_at_end"`
+	Acquired       int64                  `json:"acquired"`
+	RetentionRate  *float64               `json:"retention_rate"`
+	ChurnRate      *float64               `json:"churn_rate"`
+	CustomerEquity float64                `json:"customer_equity"`
+	Currency       string                 `json:"currency"`
 	Tiers          map[tickets.Tier]int64 `json:"tiers"`
-	TicketsByTier  []tickets.TierTickets `json:"tickets_by_tier"`
+	TicketsByTier  []tickets.TierTickets  `json:"tickets_by_tier"`
 }
 
 // apiCustomerAnalytics reports retention, churn, equity and tiers; from and to default to the
