@@ -34,6 +34,8 @@ func commands() []command {
 		{"migrate", "up|status [flags]", "apply pending database migrations, or list them", runMigrate},
 		{"user", "add --email E --name N --role admin|supervisor|agent [--password-env VAR]", "create a staff user and print an API token", runUser},
 		{"demo", "[--customers N] [--tickets N]", "fill the database with realistic sample data", runDemo},
+		{"import", "purchases FILE [--skip-invalid]", "import customers' purchases from CSV", runImport},
+		{"scores", "recompute", "recompute every customer's value scores and tiers", runScores},
 	}
 }
 

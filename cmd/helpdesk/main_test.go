@@ -281,3 +281,46 @@ func TestServeRefusesOldSchemaWithoutAutoMigrate(t *testing.T) {
 		t.Errorf("status of an empty database: %d %s %s", code, out, errs)
 	}
 }
+
+func TestImportPurchasesAndRecompute(t *testing.T) {
+	ctx := context.Background()
+	vars := map[string]string{"DATABASE_URL": testDSN}
+	srv := startServe(t, map[string]string{"DATABASE_URL": testDSN})
+	code, out, errs := runCmd(ctx, vars, "user", "add", "--email", "importer@example.com", "--name", "Importer", "--role", "supervisor")
+	if code != 0 {
+		t.Fatalf("user add: %s", errs)
+	}
+	token := lastLine(out)
+	status, tk := api(t, "POST", srv.base+"/api/v1/tickets", token, map[string]any{"customer": map[string]any{"email": "buyer@example.com"}, "subject": "s", "body": "b"})
+	if status != 201 {
+		t.Fatalf("ticket: %d %v", status, tk)
+	}
+	srv.shutdown(t)
+
+	when := time.Now().Add(-48 * time.Hour).UTC().Format(time.RFC3339)
+	dir := t.TempDir()
+	good := filepath.Join(dir, "good.csv")
+	os.WriteFile(good, []byte("customer_email,external_id,amount,currency,purchased_at\nbuyer@example.com,CLI-1,120.00,EUR,"+when+"\n"), 0o644)
+	bad := filepath.Join(dir, "bad.csv")
+	os.WriteFile(bad, []byte("customer_email,external_id,amount,currency,purchased_at\nbuyer@example.com,CLI-2,-4,EUR,"+when+"\nnobody@example.com,CLI-3,1,EUR,"+when+"\n"), 0o644)
+
+	code, out, errs = runCmd(ctx, vars, "import", "purchases", bad)
+	if code != 1 || !strings.Contains(out, "bad.csv:2: amount:") || !strings.Contains(out, "bad.csv:3: customer_email:") || !strings.Contains(errs, "nothing was imported") {
+		t.Errorf("bad file: %d\n%s\n%s", code, out, errs)
+	}
+	code, out, errs = runCmd(ctx, vars, "import", "purchases", good)
+	if code != 0 || !strings.Contains(out, "Imported 1 of 1 rows") {
+		t.Errorf("good file: %d %s %s", code, out, errs)
+	}
+	code, out, _ = runCmd(ctx, vars, "import", "purchases", good)
+	if code != 0 || !strings.Contains(out, "Imported 0 of 1 rows (1 already recorded") {
+		t.Errorf("again: %d %s", code, out)
+	}
+	code, out, errs = runCmd(ctx, vars, "scores", "recompute")
+	if code != 0 || !strings.Contains(out, "Scored every customer") {
+		t.Errorf("recompute: %d %s %s", code, out, errs)
+	}
+	if code, _, errs := runCmd(ctx, vars, "import", "purchases", filepath.Join(dir, "missing.csv")); code != 1 || !strings.Contains(errs, "no such file") {
+		t.Errorf("missing file: %d %s", code, errs)
+	}
+}

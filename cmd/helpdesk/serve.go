@@ -64,6 +64,9 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	if cfg.AutoClose > 0 {
 		jobs.Go(func() { autoCloseLoop(jobsCtx, desk, cfg.AutoClose, logger) })
 	}
+	for _, job := range customerValueJobs(jobsCtx, desk, logger) {
+		jobs.Go(job)
+	}
 
 	served := make(chan error, 1)
 	go func() { served <- app.Listener(ln) }()
