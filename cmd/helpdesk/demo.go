@@ -4,8 +4,10 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"time"
 
 	"github.com/openhelpdesk/helpdesk/internal/demo"
+	"github.com/openhelpdesk/helpdesk/tickets"
 )
 
 func runDemo(ctx context.Context, e *env, args []string) error {
@@ -13,6 +15,7 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 	customers := fs.Int("customers", 200, "customers to add")
 	tickets := fs.Int("tickets", 1000, "tickets to add")
 	agents := fs.Int("agents", 12, "agents and supervisors to add")
+	purchases := fs.Int("purchases", 0, "purchases to add (default 4 per customer; -1 for none)")
 	seed := fs.Int64("seed", 1, "random seed; the same seed gives the same data")
 	cfg, logger, err := loadConfig(e, fs, args)
 	if err != nil {
@@ -26,11 +29,18 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer odb.Close()
-	res, err := demo.Load(ctx, odb.DSN, demo.Options{Customers: *customers, Tickets: *tickets, Agents: *agents, Seed: *seed, Logger: logger})
+	res, err := demo.Load(ctx, odb.DSN, demo.Options{Customers: *customers, Tickets: *tickets, Agents: *agents, Purchases: *purchases, Seed: *seed, Logger: logger})
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "Added %d customers, %d tickets, %d messages, %d events, %d agents in %d teams in %s.\n",
-		res.Customers, res.Tickets, res.Messages, res.Events, res.Agents, res.Teams, res.Duration.Round(1e7))
+	fmt.Fprintf(e.stdout, "Added %d customers, %d tickets, %d messages, %d events, %d purchases, %d agents in %d teams in %s.\n",
+		res.Customers, res.Tickets, res.Messages, res.Events, res.Purchases, res.Agents, res.Teams, res.Duration.Round(1e7))
+	// Score everyone now, so the sample customers show their value and tiers at once.
+	start := time.Now()
+	moved, err := tickets.NewDesk(odb.DB, tickets.Limits{}).RecomputeAll(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "Scored every customer in %s: %d changed tier.\n", time.Since(start).Round(1e7), moved.Customers)
 	return nil
 }

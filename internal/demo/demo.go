@@ -27,6 +27,9 @@ type Options struct {
 	Customers int   // default 200
 	Tickets   int   // default 1000
 	Agents    int   // staff users, a few of them supervisors and none admins; default 12
+	// Purchases spread over the customers, the input of their value scores; default 4 per
+	// customer. Negative loads none.
+	Purchases int
 	Seed      int64 // default 1; the same seed gives the same data, apart from ids
 	Logger    *slog.Logger
 	// Now is the reference moment: tickets spread over the 12 months before it and nothing happens
@@ -36,7 +39,7 @@ type Options struct {
 
 // Result counts what Load added.
 type Result struct {
-	Customers, Tickets, Messages, Events, Agents int
+	Customers, Tickets, Messages, Events, Agents, Purchases int
 	// Teams counts the teams created. Teams with the sample names that already exist, from an
 	// earlier run or made by hand, are reused.
 	Teams    int
@@ -89,12 +92,15 @@ func Load(ctx context.Context, dsn string, opts Options) (*Result, error) {
 		"foreign_keys", map[bool]string{true: "checked per batch", false: "checked per row"}[l.fastRefs],
 		"elapsed", time.Since(start).Round(time.Millisecond))
 
+	if err := l.loadPurchases(ctx, max(opts.Purchases, 0)); err != nil {
+		return nil, err
+	}
 	p := newPlanner(opts.Seed, opts.Tickets, l.now, window, l.customers, l.staff, len(teamNames))
 	if err := l.loadTickets(ctx, p); err != nil {
 		return nil, err
 	}
 	// Fresh statistics, or the planner would see tables of a few rows and plan accordingly.
-	if _, err := l.conns[0].Exec(ctx, `ANALYZE users, teams, team_members, customers, customer_identities, tickets, messages, events`); err != nil {
+	if _, err := l.conns[0].Exec(ctx, `ANALYZE users, teams, team_members, customers, customer_identities, tickets, messages, events, purchases`); err != nil {
 		return nil, fmt.Errorf("demo: analyze: %w", err)
 	}
 	l.res.Duration = time.Since(start)
@@ -116,6 +122,9 @@ func (o *Options) defaults() error {
 	}
 	if o.Agents == 0 {
 		o.Agents = 12
+	}
+	if o.Purchases == 0 {
+		o.Purchases = 4 * o.Customers
 	}
 	if o.Seed == 0 {
 		o.Seed = 1
@@ -310,15 +319,15 @@ func (l *loader) loadCustomers(ctx context.Context, window *curve, windowStart i
 	defer tx.Rollback(ctx)
 
 	_, err = tx.CopyFrom(ctx, pgx.Identifier{"customers"},
-		[]string{"id", "name", "kind", "organization", "created_at", "updated_at"},
-		&rowSource{n: len(cs), row: make([]any, 6), fill: func(i int, row []any) {
+		[]string{"id", "name", "kind", "organization", "created_at", "updated_at", "first_seen_at"},
+		&rowSource{n: len(cs), row: make([]any, 7), fill: func(i int, row []any) {
 			c := &cs[i]
 			org := ""
 			if c.org >= 0 {
 				org = organizations[c.org].name
 			}
 			at := timeOf(c.created)
-			row[0], row[1], row[2], row[3], row[4], row[5] = c.id, c.fullName(), customerKinds[c.kind], org, at, at
+			row[0], row[1], row[2], row[3], row[4], row[5], row[6] = c.id, c.fullName(), customerKinds[c.kind], org, at, at, at
 		}})
 	if err != nil {
 		return fmt.Errorf("demo: copy customers: %w", err)

@@ -32,7 +32,7 @@ func TestMain(m *testing.M) {
 
 // counts are the row counts Result reports on.
 type counts struct {
-	customers, tickets, messages, events, users, teams int
+	customers, tickets, messages, events, users, teams, purchases int
 }
 
 func count(t *testing.T, conn *pgx.Conn) counts {
@@ -40,8 +40,9 @@ func count(t *testing.T, conn *pgx.Conn) counts {
 	var c counts
 	err := conn.QueryRow(context.Background(), `SELECT
 		(SELECT count(*) FROM customers), (SELECT count(*) FROM tickets), (SELECT count(*) FROM messages),
-		(SELECT count(*) FROM events), (SELECT count(*) FROM users), (SELECT count(*) FROM teams)`).
-		Scan(&c.customers, &c.tickets, &c.messages, &c.events, &c.users, &c.teams)
+		(SELECT count(*) FROM events), (SELECT count(*) FROM users), (SELECT count(*) FROM teams),
+		(SELECT count(*) FROM purchases)`).
+		Scan(&c.customers, &c.tickets, &c.messages, &c.events, &c.users, &c.teams, &c.purchases)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -141,8 +142,11 @@ func TestLoadTwiceAddsConsistentData(t *testing.T) {
 func checkAdded(t *testing.T, before, after counts, res *demo.Result) {
 	t.Helper()
 	added := counts{after.customers - before.customers, after.tickets - before.tickets, after.messages - before.messages,
-		after.events - before.events, after.users - before.users, after.teams - before.teams}
-	want := counts{res.Customers, res.Tickets, res.Messages, res.Events, res.Agents, res.Teams}
+		after.events - before.events, after.users - before.users, after.teams - before.teams, after.purchases - before.purchases}
+	want := counts{res.Customers, res.Tickets, res.Messages, res.Events, res.Agents, res.Teams, res.Purchases}
+	if res.Purchases == 0 {
+		t.Error("no purchases were loaded")
+	}
 	if added != want {
 		t.Errorf("rows added %+v, result says %+v", added, want)
 	}
@@ -160,6 +164,7 @@ func checkInvariants(t *testing.T, conn *pgx.Conn, now time.Time, since int64, r
 		{"messages", "ticket_id", "tickets"}, {"messages", "author_user_id", "users"}, {"messages", "author_customer_id", "customers"},
 		{"events", "ticket_id", "tickets"}, {"events", "customer_id", "customers"},
 		{"events", "actor_user_id", "users"}, {"events", "actor_customer_id", "customers"},
+		{"purchases", "customer_id", "customers"},
 	} {
 		zero(t, conn, fk[0]+"."+fk[1]+" dangling", `SELECT count(*) FROM `+fk[0]+` f WHERE f.`+fk[1]+
 			` IS NOT NULL AND NOT EXISTS (SELECT 1 FROM `+fk[2]+` r WHERE r.id = f.`+fk[1]+`)`)
@@ -169,6 +174,10 @@ func checkInvariants(t *testing.T, conn *pgx.Conn, now time.Time, since int64, r
 		WHERE NOT EXISTS (SELECT 1 FROM messages m WHERE m.ticket_id = t.id
 			AND m.id = (SELECT min(id) FROM messages WHERE ticket_id = t.id)
 			AND m.kind = 'inbound' AND m.author_customer_id = t.customer_id AND m.created_at = t.created_at)`)
+	zero(t, conn, "purchase in the future or with a bad amount", `
+		SELECT count(*) FROM purchases WHERE purchased_at > now() OR amount <= 0 OR currency <> 'EUR'`)
+	zero(t, conn, "purchase before its customer was first seen", `
+		SELECT count(*) FROM purchases p JOIN customers c ON c.id = p.customer_id WHERE p.purchased_at < c.first_seen_at`)
 	zero(t, conn, "message before its ticket", `
 		SELECT count(*) FROM messages m JOIN tickets t ON t.id = m.ticket_id WHERE m.created_at < t.created_at`)
 	zero(t, conn, "messages of a ticket out of order", `
@@ -312,7 +321,7 @@ func TestLoadAsOrdinaryRole(t *testing.T) {
 	conn := connect(t)
 	for _, sql := range []string{
 		`CREATE ROLE ` + role + ` LOGIN`,
-		`GRANT SELECT, INSERT ON ALL TABLES IN SCHEMA public TO ` + role,
+		`GRANT SELECT, INSERT, UPDATE ON ALL TABLES IN SCHEMA public TO ` + role,
 		`GRANT USAGE, UPDATE ON ALL SEQUENCES IN SCHEMA public TO ` + role,
 	} {
 		if _, err := conn.Exec(ctx, sql); err != nil {
