@@ -24,9 +24,9 @@ import (
 
 // Options say how much to load. Zero values take the defaults.
 type Options struct {
-	Customers int   // default 200
-	Tickets   int   // default 1000
-	Agents    int   // staff users, a few of them supervisors and none admins; default 12
+	Customers int // default 200
+	Tickets   int // default 1000
+	Agents    int // staff users, a few of them supervisors and none admins; default 12
 	// Purchases spread over the customers, the input of their value scores; default 4 per
 	// customer. Negative loads none.
 	Purchases int
