@@ -28,22 +28,43 @@ CREATE UNIQUE INDEX purchases_external_id_key ON purchases (external_id);
 CREATE INDEX purchases_customer_id_idx ON purchases (customer_id, purchased_at);
 CREATE INDEX purchases_purchased_at_idx ON purchases (purchased_at);
 
+-- Every scoring records the settings and quintile cut points it used, once per distinct set, so
+-- that a customer's scores can be explained with exactly what produced them.
+CREATE TABLE score_runs (
+    id          bigserial   PRIMARY KEY,
+    params_hash text        NOT NULL UNIQUE,
+    params      jsonb       NOT NULL,
+    created_at  timestamptz NOT NULL DEFAULT now()
+);
+
 -- Scores are derived from purchases and support history and recomputed in bulk; they live apart
--- from the customer row so that a recomputation rewrites only this narrow table.
+-- from the customer row so that a recomputation rewrites only this narrow table. The table has
+-- no foreign keys on purpose: a bulk run writes a million rows, a check per row would cost
+-- seconds, and nothing deletes customers or runs (a merge deletes the merged customer's row).
 CREATE TABLE customer_scores (
-    customer_id  bigint        PRIMARY KEY REFERENCES customers (id),
-    recency_days integer,
-    frequency    integer       NOT NULL,
-    monetary     numeric(14,2) NOT NULL,
-    r_score      smallint      NOT NULL,
-    f_score      smallint      NOT NULL,
-    m_score      smallint      NOT NULL,
-    clv          numeric(14,2) NOT NULL,
-    loyalty      smallint      NOT NULL CHECK (loyalty BETWEEN 0 AND 100),
-    churn_risk   text          NOT NULL CHECK (churn_risk IN ('low', 'medium', 'high')),
-    tier         text          NOT NULL,
-    explanation  jsonb         NOT NULL,
-    computed_at  timestamptz   NOT NULL
+    customer_id         bigint        PRIMARY KEY,
+    run_id              bigint        NOT NULL,
+    recency_days        integer,
+    frequency           integer       NOT NULL,
+    monetary            numeric(14,2) NOT NULL,
+    purchases_total     integer       NOT NULL,
+    first_purchase_at   timestamptz,
+    r_score             smallint      NOT NULL,
+    f_score             smallint      NOT NULL,
+    m_score             smallint      NOT NULL,
+    clv                 numeric(14,2) NOT NULL,
+    tenure_days         integer       NOT NULL,
+    tenure_points       float8        NOT NULL,
+    rfm_points          float8        NOT NULL,
+    support_points      integer       NOT NULL,
+    open_tickets        integer       NOT NULL,
+    recent_tickets      integer       NOT NULL,
+    loyalty             smallint      NOT NULL CHECK (loyalty BETWEEN 0 AND 100),
+    usual_interval_days float8,
+    lateness            float8,
+    churn_risk          text          NOT NULL CHECK (churn_risk IN ('low', 'medium', 'high')),
+    tier                text          NOT NULL,
+    computed_at         timestamptz   NOT NULL
 );
 CREATE INDEX customer_scores_clv_idx ON customer_scores (clv);
 

@@ -53,12 +53,11 @@ func (c *Customers) Get(ctx context.Context, id int64) (*CustomerRecord, error) 
 	if err := db.Where("customer_id = ?", id).Order("id DESC").Limit(RecentTickets).Find(&rec.Tickets).Error; err != nil {
 		return nil, fmt.Errorf("tickets: customer tickets: %w", err)
 	}
-	var scores []Scores
-	if err := db.Where("customer_id = ?", id).Limit(1).Find(&scores).Error; err != nil {
-		return nil, fmt.Errorf("tickets: customer scores: %w", err)
-	}
-	if len(scores) == 1 {
-		rec.Scores = &scores[0]
+	switch scores, err := c.ScoresOf(ctx, id); {
+	case err == nil:
+		rec.Scores = scores
+	case !errors.Is(err, ErrNotFound):
+		return nil, err
 	}
 	if err := db.Raw(`SELECT count(*) FROM purchases WHERE customer_id = ?`, id).Scan(&rec.PurchaseCount).Error; err != nil {
 		return nil, fmt.Errorf("tickets: count purchases: %w", err)

@@ -2,7 +2,6 @@ package tickets_test
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"os"
@@ -16,10 +15,15 @@ import (
 	"github.com/openhelpdesk/helpdesk/tickets"
 )
 
-var db *gorm.DB
+var (
+	db *gorm.DB
+	// dsnForBench is the test database, for benchmarks that bulk-load it.
+	dsnForBench string
+)
 
 func TestMain(m *testing.M) {
 	os.Exit(testdb.Main(m, func(dsn string) error {
+		dsnForBench = dsn
 		var err error
 		db, err = database.Open(context.Background(), dsn, database.Options{Logger: slog.New(slog.DiscardHandler)})
 		return err
@@ -90,5 +94,3 @@ func fieldOf(t *testing.T, err error) string {
 	}
 	return v.Fields[0].Field
 }
-
-func jsonUnmarshal(raw []byte, v any) error { return json.Unmarshal(raw, v) }

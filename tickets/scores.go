@@ -35,19 +35,32 @@ import (
 
 // Scores is a customer's value and loyalty, with what each figure is made of.
 type Scores struct {
-	CustomerID  int64
-	RecencyDays *int
-	Frequency   int
-	Monetary    float64
-	RScore      int
-	FScore      int
-	MScore      int
-	CLV         float64 `gorm:"column:clv"`
-	Loyalty     int
-	ChurnRisk   string
-	Tier        Tier
-	Explanation json.RawMessage
-	ComputedAt  time.Time
+	CustomerID        int64
+	RunID             int64
+	RecencyDays       *int
+	Frequency         int
+	Monetary          float64
+	PurchasesTotal    int
+	FirstPurchaseAt   *time.Time
+	RScore            int
+	FScore            int
+	MScore            int
+	CLV               float64 `gorm:"column:clv"`
+	TenureDays        int
+	TenurePoints      float64
+	RFMPoints         float64 `gorm:"column:rfm_points"`
+	SupportPoints     int
+	OpenTickets       int
+	RecentTickets     int
+	Loyalty           int
+	UsualIntervalDays *float64
+	Lateness          *float64
+	ChurnRisk         string
+	Tier              Tier
+	ComputedAt        time.Time
+	// Explanation says how the figures came about, with the settings and cut points they were
+	// computed with. Filled when scores are read.
+	Explanation Explanation `gorm:"-"`
 }
 
 // TableName keeps the table name explicit.
@@ -99,101 +112,78 @@ const scoreInputs = `
 	WHERE c.merged_into_id IS NULL %[2]s`
 
 // scoreQuery turns inputs into scores and stores them. The inputs relation is %s.
+//
+// Each step is a LATERAL subquery fenced with OFFSET 0, so that its values are computed once per
+// customer: without the fence the planner pastes a step's expressions into every later use, and
+// the whole chain is evaluated again for each of them.
 const scoreQuery = `
 	WITH p AS (
 		SELECT CAST(@r1 AS float8) AS r1, CAST(@r2 AS float8) AS r2, CAST(@r3 AS float8) AS r3, CAST(@r4 AS float8) AS r4,
 			CAST(@f1 AS float8) AS f1, CAST(@f2 AS float8) AS f2, CAST(@f3 AS float8) AS f3, CAST(@f4 AS float8) AS f4,
 			CAST(@m1 AS float8) AS m1, CAST(@m2 AS float8) AS m2, CAST(@m3 AS float8) AS m3, CAST(@m4 AS float8) AS m4,
-			CAST(@rcut AS jsonb) AS rcut, CAST(@fcut AS jsonb) AS fcut, CAST(@mcut AS jsonb) AS mcut,
 			CAST(@margin AS numeric) AS margin, CAST(@retention AS numeric) AS retention,
 			CAST(@discount AS numeric) AS discount, CAST(@acquisition AS numeric) AS acquisition,
-			CAST(@vip_min AS numeric) AS vip_min, CAST(@vip_share AS numeric) AS vip_share,
-			CAST(@loyal_min AS int) AS loyal_min, CAST(@repeat_min AS int) AS repeat_min,
-			CAST(@new_days AS int) AS new_days, CAST(@currency AS text) AS currency
-	), base AS (
-		SELECT i.*,
-			CASE WHEN last_at IS NOT NULL THEN floor(extract(epoch FROM now() - last_at) / 86400)::int END AS recency_days,
-			floor(extract(epoch FROM now() - first_seen_at) / 86400)::int AS tenure_days,
-			CASE WHEN total >= 2 THEN extract(epoch FROM last_at - first_at) / 86400 / (total - 1) END AS usual_interval
-		FROM %s i
-	), scored AS (
-		SELECT b.*,
-			CASE WHEN recency_days IS NULL THEN 1 ELSE 1
-				+ coalesce((recency_days <= p.r1)::int, 0) + coalesce((recency_days <= p.r2)::int, 0)
-				+ coalesce((recency_days <= p.r3)::int, 0) + coalesce((recency_days <= p.r4)::int, 0) END AS r,
-			1 + coalesce((frequency > p.f1)::int, 0) + coalesce((frequency > p.f2)::int, 0)
-				+ coalesce((frequency > p.f3)::int, 0) + coalesce((frequency > p.f4)::int, 0) AS f,
-			1 + coalesce((monetary > p.m1)::int, 0) + coalesce((monetary > p.m2)::int, 0)
-				+ coalesce((monetary > p.m3)::int, 0) + coalesce((monetary > p.m4)::int, 0) AS m,
-			round(monetary * p.margin * p.retention / (1 + p.discount - p.retention) - p.acquisition, 2) AS clv
-		FROM base b, p
-	), graded AS (
-		SELECT s.*,
-			round((20 * least(tenure_days / 730.0, 1))::numeric, 2) AS tenure_points,
-			round((60 * (r + f + m - 3) / 12.0)::numeric, 2) AS rfm_points,
-			20 - least(20, 5 * open_tickets + 2 * recent_tickets) AS support_points,
-			round((recency_days / nullif(usual_interval, 0))::numeric, 2) AS lateness
-		FROM scored s
-	), final AS (
-		SELECT g.*,
-			greatest(0, least(100, round(tenure_points + rfm_points + support_points)))::int AS loyalty
-		FROM graded g
-	), judged AS (
-		SELECT f.*,
-			CASE
-				WHEN clv > 0 AND clv >= p.vip_min THEN 'vip'
-				WHEN loyalty >= p.loyal_min THEN 'loyal'
-				WHEN frequency >= p.repeat_min THEN 'repeat'
-				WHEN first_at IS NULL OR first_at > now() - make_interval(days => p.new_days) THEN 'new'
+			CAST(@vip_min AS numeric) AS vip_min, CAST(@loyal_min AS int) AS loyal_min,
+			CAST(@repeat_min AS int) AS repeat_min, CAST(@new_days AS int) AS new_days, CAST(@run AS bigint) AS run
+	)
+	INSERT INTO customer_scores (customer_id, run_id, recency_days, frequency, monetary, purchases_total, first_purchase_at,
+		r_score, f_score, m_score, clv, tenure_days, tenure_points, rfm_points, support_points, open_tickets, recent_tickets,
+		loyalty, usual_interval_days, lateness, churn_risk, tier, computed_at)
+	SELECT i.customer_id, p.run, b.recency_days, i.frequency, round(i.monetary, 2), i.total, i.first_at,
+		s.r, s.f, s.m, s.clv, b.tenure_days, g.tenure_points, g.rfm_points, g.support_points, i.open_tickets, i.recent_tickets,
+		l.loyalty, b.usual_interval, g.lateness, j.churn_risk, j.tier, now()
+	FROM %s i
+	CROSS JOIN p
+	CROSS JOIN LATERAL (
+		SELECT CASE WHEN i.last_at IS NOT NULL THEN floor(extract(epoch FROM now() - i.last_at) / 86400)::int END AS recency_days,
+			floor(extract(epoch FROM now() - i.first_seen_at) / 86400)::int AS tenure_days,
+			CASE WHEN i.total >= 2 THEN extract(epoch FROM i.last_at - i.first_at) / 86400 / (i.total - 1) END AS usual_interval
+		OFFSET 0
+	) b
+	CROSS JOIN LATERAL (
+		SELECT CASE WHEN b.recency_days IS NULL THEN 1 ELSE 1
+				+ coalesce((b.recency_days <= p.r1)::int, 0) + coalesce((b.recency_days <= p.r2)::int, 0)
+				+ coalesce((b.recency_days <= p.r3)::int, 0) + coalesce((b.recency_days <= p.r4)::int, 0) END AS r,
+			1 + coalesce((i.frequency > p.f1)::int, 0) + coalesce((i.frequency > p.f2)::int, 0)
+				+ coalesce((i.frequency > p.f3)::int, 0) + coalesce((i.frequency > p.f4)::int, 0) AS f,
+			1 + coalesce((i.monetary > p.m1)::int, 0) + coalesce((i.monetary > p.m2)::int, 0)
+				+ coalesce((i.monetary > p.m3)::int, 0) + coalesce((i.monetary > p.m4)::int, 0) AS m,
+			round(i.monetary * p.margin * p.retention / (1 + p.discount - p.retention) - p.acquisition, 2) AS clv
+		OFFSET 0
+	) s
+	CROSS JOIN LATERAL (
+		SELECT round((20 * least(b.tenure_days / 730.0, 1))::numeric, 2)::float8 AS tenure_points,
+			round((60 * (s.r + s.f + s.m - 3) / 12.0)::numeric, 2)::float8 AS rfm_points,
+			20 - least(20, 5 * i.open_tickets + 2 * i.recent_tickets)::int AS support_points,
+			round((b.recency_days / nullif(b.usual_interval, 0))::numeric, 2)::float8 AS lateness
+		OFFSET 0
+	) g
+	CROSS JOIN LATERAL (
+		SELECT greatest(0, least(100, round(g.tenure_points + g.rfm_points + g.support_points)))::int AS loyalty
+		OFFSET 0
+	) l
+	CROSS JOIN LATERAL (
+		SELECT CASE
+				WHEN s.clv > 0 AND s.clv >= p.vip_min THEN 'vip'
+				WHEN l.loyalty >= p.loyal_min THEN 'loyal'
+				WHEN i.frequency >= p.repeat_min THEN 'repeat'
+				WHEN i.first_at IS NULL OR i.first_at > now() - make_interval(days => p.new_days) THEN 'new'
 				ELSE 'occasional' END AS tier,
 			CASE
-				WHEN total > 0 AND frequency = 0 THEN 'high'
-				WHEN lateness >= 2 OR (lateness >= 1.5 AND open_tickets > 0) THEN 'high'
-				WHEN lateness >= 1.25 OR open_tickets >= 2 THEN 'medium'
+				WHEN i.total > 0 AND i.frequency = 0 THEN 'high'
+				WHEN g.lateness >= 2 OR (g.lateness >= 1.5 AND i.open_tickets > 0) THEN 'high'
+				WHEN g.lateness >= 1.25 OR i.open_tickets >= 2 THEN 'medium'
 				ELSE 'low' END AS churn_risk
-		FROM final f, p
-	)
-	INSERT INTO customer_scores (customer_id, recency_days, frequency, monetary, r_score, f_score, m_score,
-		clv, loyalty, churn_risk, tier, explanation, computed_at)
-	SELECT customer_id, recency_days, frequency, round(monetary, 2), r, f, m, clv, loyalty, churn_risk, tier,
-		jsonb_build_object(
-			'recency', jsonb_build_object('days_since_last_purchase', recency_days, 'score', r, 'cut_points', p.rcut,
-				'rule', 'score 1 plus the cut points the days are at or under'),
-			'frequency', jsonb_build_object('purchases_12_months', frequency, 'score', f, 'cut_points', p.fcut,
-				'rule', 'score 1 plus the cut points the count is above'),
-			'monetary', jsonb_build_object('amount_12_months', round(monetary, 2), 'currency', p.currency, 'score', m,
-				'cut_points', p.mcut, 'rule', 'score 1 plus the cut points the amount is above'),
-			'clv', jsonb_build_object('value', clv, 'yearly_margin', round(monetary * p.margin, 2), 'margin_rate', p.margin,
-				'retention_rate', p.retention, 'discount_rate', p.discount, 'acquisition_cost', p.acquisition,
-				'formula', 'm·r/(1+d−r) − acquisition cost'),
-			'loyalty', jsonb_build_object('value', loyalty, 'tenure_days', tenure_days, 'tenure_points', tenure_points,
-				'rfm_points', rfm_points, 'support_points', support_points, 'open_tickets', open_tickets,
-				'tickets_90_days', recent_tickets,
-				'rule', 'tenure up to 20 (two years) + RFM up to 60 + support 20 less 5 per open ticket and 2 per ticket in 90 days'),
-			'tier', jsonb_build_object('value', tier, 'reason', CASE tier
-				WHEN 'vip' THEN format('CLV %%s is in the top %%s%%%% of customers (at least %%s)', clv, round(p.vip_share * 100, 1), p.vip_min)
-				WHEN 'loyal' THEN format('loyalty %%s is at least %%s', loyalty, p.loyal_min)
-				WHEN 'repeat' THEN format('%%s purchases in 12 months, at least %%s', frequency, p.repeat_min)
-				WHEN 'new' THEN CASE WHEN first_at IS NULL THEN 'no purchases yet'
-					ELSE format('first purchase %%s days ago, under %%s', floor(extract(epoch FROM now() - first_at) / 86400), p.new_days) END
-				ELSE 'bought before, but not often enough in 12 months to repeat' END),
-			'churn', jsonb_build_object('value', churn_risk, 'days_since_last_purchase', recency_days,
-				'usual_interval_days', round(usual_interval::numeric, 1), 'lateness', lateness, 'open_tickets', open_tickets,
-				'reason', CASE
-					WHEN total > 0 AND frequency = 0 THEN 'bought before, but nothing in the last 12 months'
-					WHEN lateness >= 2 THEN format('%%s days since the last purchase, %%s times the usual interval', recency_days, lateness)
-					WHEN lateness >= 1.5 AND open_tickets > 0 THEN format('%%s times the usual interval with an open ticket', lateness)
-					WHEN lateness >= 1.25 THEN format('%%s times the usual interval', lateness)
-					WHEN open_tickets >= 2 THEN format('%%s open tickets', open_tickets)
-					WHEN total < 2 THEN 'too few purchases to know the usual interval'
-					ELSE 'buying at the usual pace' END)
-		), now()
-	FROM judged, p
+		OFFSET 0
+	) j
 	ON CONFLICT (customer_id) DO UPDATE SET
-		recency_days = excluded.recency_days, frequency = excluded.frequency, monetary = excluded.monetary,
+		run_id = excluded.run_id, recency_days = excluded.recency_days, frequency = excluded.frequency,
+		monetary = excluded.monetary, purchases_total = excluded.purchases_total, first_purchase_at = excluded.first_purchase_at,
 		r_score = excluded.r_score, f_score = excluded.f_score, m_score = excluded.m_score, clv = excluded.clv,
-		loyalty = excluded.loyalty, churn_risk = excluded.churn_risk, tier = excluded.tier,
-		explanation = excluded.explanation, computed_at = excluded.computed_at`
+		tenure_days = excluded.tenure_days, tenure_points = excluded.tenure_points, rfm_points = excluded.rfm_points,
+		support_points = excluded.support_points, open_tickets = excluded.open_tickets, recent_tickets = excluded.recent_tickets,
+		loyalty = excluded.loyalty, usual_interval_days = excluded.usual_interval_days, lateness = excluded.lateness,
+		churn_risk = excluded.churn_risk, tier = excluded.tier, computed_at = excluded.computed_at`
 
 // scoreParams are the named parameters of scoreQuery and scoreInputs.
 func scoreParams(s ValueSettings, c cutoffs) (map[string]any, error) {
@@ -205,25 +195,17 @@ func scoreParams(s ValueSettings, c cutoffs) (map[string]any, error) {
 	if err != nil {
 		return nil, err
 	}
-	cut := func(list []float64) string {
-		if list == nil {
-			list = []float64{}
-		}
-		b, _ := json.Marshal(list)
-		return string(b)
-	}
 	var vipMin any
 	if c.VIPMinCLV != nil {
 		vipMin = *c.VIPMinCLV
 	}
 	return map[string]any{
-		"rates": string(ratesJSON), "currency": s.Currency,
-		"r1": at(c.Recency, 0), "r2": at(c.Recency, 1), "r3": at(c.Recency, 2), "r4": at(c.Recency, 3),
+		"rates": string(ratesJSON),
+		"r1":    at(c.Recency, 0), "r2": at(c.Recency, 1), "r3": at(c.Recency, 2), "r4": at(c.Recency, 3),
 		"f1": at(c.Frequency, 0), "f2": at(c.Frequency, 1), "f3": at(c.Frequency, 2), "f4": at(c.Frequency, 3),
 		"m1": at(c.Monetary, 0), "m2": at(c.Monetary, 1), "m3": at(c.Monetary, 2), "m4": at(c.Monetary, 3),
-		"rcut": cut(c.Recency), "fcut": cut(c.Frequency), "mcut": cut(c.Monetary),
 		"margin": s.MarginRate, "retention": s.RetentionRate, "discount": s.DiscountRate, "acquisition": s.AcquisitionCost,
-		"vip_min": vipMin, "vip_share": s.VIPShare, "loyal_min": s.LoyalMinLoyalty, "repeat_min": s.RepeatMinPurchases,
+		"vip_min": vipMin, "loyal_min": s.LoyalMinLoyalty, "repeat_min": s.RepeatMinPurchases,
 		"new_days": s.NewDays,
 	}, nil
 }
@@ -254,6 +236,9 @@ func (d *Desk) RecomputeAll(ctx context.Context) (TierChanges, error) {
 			return err
 		}
 		if params, err = scoreParams(s, c); err != nil {
+			return err
+		}
+		if params["run"], err = ensureRun(w.tx, s, c); err != nil {
 			return err
 		}
 		if err := w.tx.Exec(fmt.Sprintf(scoreQuery, "score_inputs"), params).Error; err != nil {
@@ -358,6 +343,9 @@ func recomputeIn(w *work, customerIDs []int64) (TierChanges, error) {
 	if err != nil {
 		return TierChanges{}, err
 	}
+	if params["run"], err = ensureRun(w.tx, s, c); err != nil {
+		return TierChanges{}, err
+	}
 	params["ids"] = int64s(customerIDs)
 	inputs := "(" + fmt.Sprintf(scoreInputs, "WHERE customer_id = ANY(@ids)", "AND c.id = ANY(@ids)") + ")"
 	if err := w.tx.Exec(fmt.Sprintf(scoreQuery, inputs), params).Error; err != nil {
@@ -386,19 +374,22 @@ func applyTierChanges(w *work, s ValueSettings, only []int64) (TierChanges, erro
 		ID       int64
 		Old, New Tier
 	}
+	// The update only takes rows still at the tier that was read, so a concurrent change of the
+	// same customer is neither overwritten nor recorded twice, without locking rows up front.
 	err := w.tx.Raw(`
 		WITH diff AS (
 			SELECT c.id, c.tier AS old, s.tier AS new
 			FROM customers c JOIN customer_scores s ON s.customer_id = c.id
 			WHERE c.tier <> s.tier `+filter+`
-			FOR UPDATE OF c
 		), upd AS (
-			UPDATE customers c SET tier = diff.new, updated_at = now() FROM diff WHERE c.id = diff.id
+			UPDATE customers c SET tier = diff.new, updated_at = now() FROM diff
+			WHERE c.id = diff.id AND c.tier = diff.old
+			RETURNING c.id, diff.old, diff.new
 		), ev AS (
 			INSERT INTO events (actor_kind, customer_id, type, data)
-			SELECT 'system', id, 'customer.tier_changed', jsonb_build_object('from', old, 'to', new) FROM diff
+			SELECT 'system', id, 'customer.tier_changed', jsonb_build_object('from', old, 'to', new) FROM upd
 		)
-		SELECT id, old, new FROM diff`, args...).Scan(&moved).Error
+		SELECT id, old, new FROM upd`, args...).Scan(&moved).Error
 	if err != nil {
 		return TierChanges{}, fmt.Errorf("tier changes: %w", err)
 	}
@@ -478,15 +469,22 @@ type textArray []string
 
 func (a textArray) Value() (driver.Value, error) { return []string(a), nil }
 
-// ScoresOf returns a customer's stored scores, or ErrNotFound when none were computed yet.
+// ScoresOf returns a customer's stored scores with their explanation, or ErrNotFound when none
+// were computed yet.
 func (c *Customers) ScoresOf(ctx context.Context, customerID int64) (*Scores, error) {
-	var s Scores
-	err := c.db.WithContext(ctx).Where("customer_id = ?", customerID).Take(&s).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return nil, ErrNotFound
-	}
-	if err != nil {
+	var found []Scores
+	db := c.db.WithContext(ctx)
+	if err := db.Where("customer_id = ?", customerID).Limit(1).Find(&found).Error; err != nil {
 		return nil, fmt.Errorf("tickets: scores: %w", err)
 	}
-	return &s, nil
+	if len(found) == 0 {
+		return nil, ErrNotFound
+	}
+	s := &found[0]
+	run, err := loadRun(db, s.RunID)
+	if err != nil {
+		return nil, err
+	}
+	s.Explanation = explain(s, run)
+	return s, nil
 }

@@ -40,16 +40,16 @@ type identityJSON struct {
 
 // scoresJSON is a customer's value and loyalty, each with what it is made of.
 type scoresJSON struct {
-	RecencyDays *int            `json:"recency_days"`
-	Frequency   int             `json:"frequency"`
-	Monetary    float64         `json:"monetary"`
-	RFM         string          `json:"rfm"`
-	CLV         float64         `json:"clv"`
-	Loyalty     int             `json:"loyalty"`
-	Tier        string          `json:"tier"`
-	ChurnRisk   string          `json:"churn_risk"`
-	Explanation json.RawMessage `json:"explanation"`
-	ComputedAt  time.Time       `json:"computed_at"`
+	RecencyDays *int                `json:"recency_days"`
+	Frequency   int                 `json:"frequency"`
+	Monetary    float64             `json:"monetary"`
+	RFM         string              `json:"rfm"`
+	CLV         float64             `json:"clv"`
+	Loyalty     int                 `json:"loyalty"`
+	Tier        string              `json:"tier"`
+	ChurnRisk   string              `json:"churn_risk"`
+	Explanation tickets.Explanation `json:"explanation"`
+	ComputedAt  time.Time           `json:"computed_at"`
 }
 
 type purchaseJSON struct {
