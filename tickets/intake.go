@@ -67,11 +67,6 @@ func (d *Desk) Intake(ctx context.Context, in NewTicket) (*Ticket, error) {
 		if in.CreatedBy != 0 {
 			actor = StaffActor(in.CreatedBy)
 		}
-		if in.Category != "" {
-			if err := knownCategory(tx, in.Category); err != nil {
-				return err
-			}
-		}
 		settings, err := d.valueSettings(tx)
 		if err != nil {
 			return err
@@ -110,29 +105,42 @@ func (d *Desk) Intake(ctx context.Context, in NewTicket) (*Ticket, error) {
 			MessageID        int64
 			MessageCreatedAt time.Time
 		}
+		// The agent routing chose takes the ticket only if still under capacity now that this
+		// statement sees every assignment committed before the agent's row was locked; if not,
+		// the ticket waits in the team's queue (and the assignment event is not written).
 		err = tx.Raw(`
-			WITH t AS (
+			WITH chosen AS (
+				SELECT CASE WHEN (SELECT count(*) FROM tickets WHERE assignee_id = CAST(@agent AS bigint) AND status IN `+activeStatuses+`) < CAST(@capacity AS int)
+					THEN CAST(@agent AS bigint) END AS agent
+			), t AS (
 				INSERT INTO tickets (subject, urgency, priority, channel, customer_id, team_id, assignee_id, category, language)
-				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *
+				SELECT CAST(@subject AS text), CAST(@urgency AS smallint), CAST(@priority AS smallint), CAST(@channel AS text),
+					CAST(@customer AS bigint), CAST(@team AS bigint), chosen.agent, CAST(@category AS text), CAST(@language AS text)
+				FROM chosen
+				RETURNING *
 			), m AS (
 				INSERT INTO messages (ticket_id, kind, author_customer_id, body_text, body_html)
-				SELECT id, 'inbound', customer_id, ?, ? FROM t
+				SELECT id, 'inbound', customer_id, CAST(@body AS text), CAST(@html AS text) FROM t
 				RETURNING id, created_at
 			), e AS (
 				INSERT INTO events (actor_kind, actor_user_id, actor_customer_id, ticket_id, customer_id, type, data)
 				SELECT x.actor_kind, x.actor_user_id, x.actor_customer_id,
 					CASE WHEN x.type = 'customer.created' THEN NULL ELSE t.id END, t.customer_id, x.type, x.data
-				FROM t, ROWS FROM (jsonb_to_recordset(CAST(? AS jsonb)) AS (
+				FROM t, ROWS FROM (jsonb_to_recordset(CAST(@events AS jsonb)) AS (
 					type text, data jsonb, actor_kind text, actor_user_id bigint, actor_customer_id bigint
 				)) WITH ORDINALITY AS x(type, data, actor_kind, actor_user_id, actor_customer_id, n)
+				WHERE x.type <> 'ticket.assignee_changed' OR t.assignee_id IS NOT NULL
 				ORDER BY x.n
 			), a AS (
 				UPDATE users SET last_assigned_at = now() WHERE id = (SELECT assignee_id FROM t)
 			)
 			SELECT t.*, m.id AS message_id, m.created_at AS message_created_at FROM t, m`,
-			in.Subject, ticket.Urgency, ticket.Priority, in.Channel, customerID, r.TeamID, r.AgentID, in.Category, in.Language,
-			in.Body, in.BodyHTML,
-			string(eventsJSON),
+			map[string]any{
+				"agent": r.AgentID, "capacity": r.Capacity, "subject": in.Subject, "urgency": ticket.Urgency,
+				"priority": ticket.Priority, "channel": in.Channel, "customer": customerID, "team": r.TeamID,
+				"category": in.Category, "language": in.Language, "body": in.Body, "html": in.BodyHTML,
+				"events": string(eventsJSON),
+			},
 		).Scan(&row).Error
 		if err != nil {
 			return fmt.Errorf("insert ticket: %w", err)
@@ -140,8 +148,11 @@ func (d *Desk) Intake(ctx context.Context, in NewTicket) (*Ticket, error) {
 		ticket = row.Ticket
 		for _, e := range events {
 			ticketID := ticket.ID
-			if e.Type == EventCustomerCreated {
+			switch {
+			case e.Type == EventCustomerCreated:
 				ticketID = 0
+			case e.Type == EventAssigneeChanged && ticket.AssigneeID == nil:
+				continue // the agent filled up meanwhile; the ticket waits in the queue
 			}
 			w.recorded(event{e.actor, ticketID, customerID, e.Type, e.Data})
 		}

@@ -24,6 +24,7 @@ type route struct {
 	TeamID     *int64
 	TeamReason string
 	AgentID    *int64
+	Capacity   int    // the agent's maximum of active tickets, checked again on insert
 	Reason     string // why this agent, or why nobody
 }
 
@@ -38,6 +39,11 @@ func routeNew(tx *gorm.DB, teamID *int64, needs ticketNeeds) (route, error) {
 	r := route{TeamID: teamID}
 	if teamID != nil {
 		r.TeamReason = "chosen by the channel"
+		if needs.category != "" {
+			if err := knownCategory(tx, needs.category); err != nil {
+				return r, err
+			}
+		}
 	} else if needs.category != "" {
 		var team struct {
 			ID   int64
@@ -47,10 +53,12 @@ func routeNew(tx *gorm.DB, teamID *int64, needs ticketNeeds) (route, error) {
 		if err != nil {
 			return r, fmt.Errorf("route: team for %q: %w", needs.category, err)
 		}
-		if team.ID != 0 {
-			r.TeamID = &team.ID
-			r.TeamReason = fmt.Sprintf("%s handles the category %q", team.Name, needs.category)
+		if team.ID == 0 {
+			// A category is known by the team that takes it: no team, no such category.
+			return r, knownCategory(tx, needs.category)
 		}
+		r.TeamID = &team.ID
+		r.TeamReason = fmt.Sprintf("%s handles the category %q", team.Name, needs.category)
 	}
 	if r.TeamID == nil {
 		r.Reason = "no team: the ticket waits in the unassigned queue"
@@ -64,7 +72,7 @@ func routeNew(tx *gorm.DB, teamID *int64, needs ticketNeeds) (route, error) {
 		r.Reason = "nobody in the team can take it now: it waits in the team's queue"
 		return r, nil
 	}
-	r.AgentID = &agent.ID
+	r.AgentID, r.Capacity = &agent.ID, agent.Capacity
 	r.Reason = agent.reason(needs)
 	return r, nil
 }
@@ -98,12 +106,11 @@ func (c *candidate) reason(needs ticketNeeds) string {
 // The chosen agent's row stays locked until the transaction ends. Agents locked by a concurrent
 // assignment are skipped at first, so tickets arriving together spread over the team; when every
 // eligible agent is locked, the ticket waits for one rather than queueing while there is room.
-// The load is counted again once the lock is held: the first count comes from the statement's
-// snapshot, which may predate an assignment committed just before the lock was granted.
+// The load counted here comes from this statement's snapshot, which may predate an assignment
+// committed just before the lock was granted: the caller checks the capacity again in its next
+// statement (see Intake), when that assignment is visible.
 func pickAgent(tx *gorm.DB, teamID int64, needs ticketNeeds) (*candidate, error) {
-	var skip []int64
-	lock := "FOR UPDATE OF u SKIP LOCKED"
-	for range 10 {
+	for _, lock := range []string{"FOR UPDATE OF u SKIP LOCKED", "FOR UPDATE OF u"} {
 		var c candidate
 		err := tx.Raw(`
 			SELECT u.id, u.name, tm_team.name AS team_name, active.n AS load, u.max_active_tickets AS capacity
@@ -116,33 +123,19 @@ func pickAgent(tx *gorm.DB, teamID int64, needs ticketNeeds) (*candidate, error)
 			) active
 			WHERE tm.team_id = ? AND u.disabled_at IS NULL AND u.available
 				AND active.n < u.max_active_tickets
-				AND u.id <> ALL(?)
 				AND (NOT ? OR u.handles_vip)
 				AND (? = '' OR cardinality(u.languages) = 0 OR ? = ANY(u.languages))
 				AND (? = '' OR cardinality(u.categories) = 0 OR ? = ANY(u.categories))
 			ORDER BY active.n, u.last_assigned_at NULLS FIRST, u.id
 			LIMIT 1
 			`+lock,
-			teamID, pq(skip), needs.vip, needs.language, needs.language, needs.category, needs.category).Scan(&c).Error
+			teamID, needs.vip, needs.language, needs.language, needs.category, needs.category).Scan(&c).Error
 		if err != nil {
 			return nil, fmt.Errorf("route: pick agent: %w", err)
 		}
-		if c.ID == 0 {
-			if lock == "FOR UPDATE OF u" {
-				return nil, nil
-			}
-			lock = "FOR UPDATE OF u"
-			continue
-		}
-		load, err := agentLoad(tx, c.ID)
-		if err != nil {
-			return nil, err
-		}
-		if load < c.Capacity {
-			c.Load = load
+		if c.ID != 0 {
 			return &c, nil
 		}
-		skip = append(skip, c.ID)
 	}
 	return nil, nil
 }
@@ -155,14 +148,6 @@ func agentLoad(tx *gorm.DB, agentID int64) (int, error) {
 		return 0, fmt.Errorf("route: count load: %w", err)
 	}
 	return n, nil
-}
-
-// pq passes a list of ids as one array parameter; GORM would spread a plain slice.
-func pq(ids []int64) any {
-	if ids == nil {
-		ids = []int64{}
-	}
-	return int64s(ids)
 }
 
 type int64s []int64
