@@ -463,9 +463,9 @@ func storeAttachments(tx *gorm.DB, m *Message, files []NewAttachment) error {
 // knownCategory accepts a category that some team takes. Categories are defined by the teams
 // that handle them, so a ticket never carries a category nobody routes.
 func knownCategory(tx *gorm.DB, category string) error {
-	var known []string
-	if err := tx.Raw(`SELECT DISTINCT unnest(categories) AS c FROM teams ORDER BY c`).Scan(&known).Error; err != nil {
-		return fmt.Errorf("check category: %w", err)
+	known, err := (&Staff{db: tx}).Categories(tx.Statement.Context)
+	if err != nil {
+		return err
 	}
 	if !slices.Contains(known, category) {
 		if len(known) == 0 {

@@ -513,3 +513,12 @@ func (s *Staff) UpdateTeam(ctx context.Context, actor Actor, id int64, name *str
 	}
 	return &t, nil
 }
+
+// Categories lists the ticket categories some team takes, in order.
+func (s *Staff) Categories(ctx context.Context) ([]string, error) {
+	var out []string
+	if err := s.db.WithContext(ctx).Raw(`SELECT DISTINCT unnest(categories) AS c FROM teams ORDER BY c`).Scan(&out).Error; err != nil {
+		return nil, fmt.Errorf("tickets: categories: %w", err)
+	}
+	return out, nil
+}

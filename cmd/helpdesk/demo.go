@@ -7,13 +7,14 @@ import (
 	"time"
 
 	"github.com/openhelpdesk/helpdesk/internal/demo"
+	"github.com/openhelpdesk/helpdesk/knowledgebase"
 	"github.com/openhelpdesk/helpdesk/tickets"
 )
 
 func runDemo(ctx context.Context, e *env, args []string) error {
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
 	customers := fs.Int("customers", 200, "customers to add")
-	tickets := fs.Int("tickets", 1000, "tickets to add")
+	ticketCount := fs.Int("tickets", 1000, "tickets to add")
 	agents := fs.Int("agents", 12, "agents and supervisors to add")
 	purchases := fs.Int("purchases", 0, "purchases to add (default 4 per customer; -1 for none)")
 	seed := fs.Int64("seed", 1, "random seed; the same seed gives the same data")
@@ -21,7 +22,7 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	if *customers < 1 || *tickets < 0 || *agents < 1 {
+	if *customers < 1 || *ticketCount < 0 || *agents < 1 {
 		return fmt.Errorf("--customers and --agents must be at least 1, --tickets at least 0")
 	}
 	odb, err := openCurrentDB(ctx, cfg, logger)
@@ -29,8 +30,12 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer odb.Close()
-	res, err := demo.Load(ctx, odb.DSN, demo.Options{Customers: *customers, Tickets: *tickets, Agents: *agents, Purchases: *purchases, Seed: *seed, Logger: logger})
+	res, err := demo.Load(ctx, odb.DSN, demo.Options{Customers: *customers, Tickets: *ticketCount, Agents: *agents, Purchases: *purchases, Seed: *seed, Logger: logger})
 	if err != nil {
+		return err
+	}
+	// The sample rows were copied in bulk, past the search feed: every node rebuilds its index.
+	if err := knowledgebase.RequestRebuild(ctx, odb.DB); err != nil {
 		return err
 	}
 	fmt.Fprintf(e.stdout, "Added %d customers, %d tickets, %d messages, %d events, %d purchases, %d agents in %d teams in %s.\n",
