@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"gorm.io/gorm"
@@ -14,7 +15,8 @@ import (
 
 // Customers reads and keeps the unified customer records.
 type Customers struct {
-	db *gorm.DB
+	db   *gorm.DB
+	runs sync.Map // scoring run id → runParams; see loadRun
 }
 
 // NewCustomers returns the customer records kept in db.
@@ -47,9 +49,13 @@ func (c *Customers) Get(ctx context.Context, id int64) (*CustomerRecord, error) 
 	if err != nil {
 		return nil, fmt.Errorf("tickets: get customer: %w", err)
 	}
-	if err := db.Model(&Ticket{}).Where("customer_id = ?", id).Count(&rec.TicketCount).Error; err != nil {
-		return nil, fmt.Errorf("tickets: count customer tickets: %w", err)
+	var counts struct{ Tickets, Purchases int64 }
+	err = db.Raw(`SELECT (SELECT count(*) FROM tickets WHERE customer_id = @id) AS tickets,
+		(SELECT count(*) FROM purchases WHERE customer_id = @id) AS purchases`, map[string]any{"id": id}).Scan(&counts).Error
+	if err != nil {
+		return nil, fmt.Errorf("tickets: count customer history: %w", err)
 	}
+	rec.TicketCount, rec.PurchaseCount = counts.Tickets, counts.Purchases
 	if err := db.Where("customer_id = ?", id).Order("id DESC").Limit(RecentTickets).Find(&rec.Tickets).Error; err != nil {
 		return nil, fmt.Errorf("tickets: customer tickets: %w", err)
 	}
@@ -58,9 +64,6 @@ func (c *Customers) Get(ctx context.Context, id int64) (*CustomerRecord, error) 
 		rec.Scores = scores
 	case !errors.Is(err, ErrNotFound):
 		return nil, err
-	}
-	if err := db.Raw(`SELECT count(*) FROM purchases WHERE customer_id = ?`, id).Scan(&rec.PurchaseCount).Error; err != nil {
-		return nil, fmt.Errorf("tickets: count purchases: %w", err)
 	}
 	err = db.Raw(`SELECT id, customer_id, external_id, amount::text AS amount, currency, purchased_at, created_at
 		FROM purchases WHERE customer_id = ? ORDER BY purchased_at DESC, id DESC LIMIT ?`, id, RecentPurchases).Scan(&rec.Purchases).Error

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"sync"
 	"time"
 
 	"gorm.io/gorm"
@@ -35,7 +36,14 @@ func ensureRun(tx *gorm.DB, s ValueSettings, c cutoffs) (int64, error) {
 	return id, nil
 }
 
-func loadRun(db *gorm.DB, id int64) (runParams, error) {
+// loadRun reads a run's parameters. Runs never change once written, so cache (which may be nil)
+// keeps them: the few distinct runs are read once instead of once per customer record.
+func loadRun(db *gorm.DB, id int64, cache *sync.Map) (runParams, error) {
+	if cache != nil {
+		if p, ok := cache.Load(id); ok {
+			return p.(runParams), nil
+		}
+	}
 	var raw string
 	var p runParams
 	if err := db.Raw(`SELECT params::text FROM score_runs WHERE id = ?`, id).Scan(&raw).Error; err != nil {
@@ -43,6 +51,9 @@ func loadRun(db *gorm.DB, id int64) (runParams, error) {
 	}
 	if err := json.Unmarshal([]byte(raw), &p); err != nil {
 		return p, fmt.Errorf("tickets: score run %d: %w", id, err)
+	}
+	if cache != nil {
+		cache.Store(id, p)
 	}
 	return p, nil
 }

@@ -481,7 +481,7 @@ func (c *Customers) ScoresOf(ctx context.Context, customerID int64) (*Scores, er
 		return nil, ErrNotFound
 	}
 	s := &found[0]
-	run, err := loadRun(db, s.RunID)
+	run, err := loadRun(db, s.RunID, &c.runs)
 	if err != nil {
 		return nil, err
 	}

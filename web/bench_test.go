@@ -276,3 +276,88 @@ func BenchmarkListOpenTickets(b *testing.B) {
 			float64(total)/sqlWall.Seconds(), ms(sqlLat.percentile(0.5)), ms(sqlLat.percentile(0.99)))
 	}
 }
+
+// BenchmarkGetCustomer reads GET /api/v1/customers/{id} for random customers among 1,000,000 with
+// 5,000,000 purchases (target: p99 under 10 ms), next to the same reads in plain SQL.
+func BenchmarkGetCustomer(b *testing.B) {
+	ctx := context.Background()
+	customers := envInt("HELPDESK_BENCH_CUSTOMERS", 1_000_000)
+	purchases := envInt("HELPDESK_BENCH_PURCHASES", 5_000_000)
+	var have, havePurchases int
+	db.Raw(`SELECT count(*) FROM customers`).Scan(&have)
+	db.Raw(`SELECT count(*) FROM purchases`).Scan(&havePurchases)
+	if have < customers || havePurchases < purchases {
+		start := time.Now()
+		res, err := demo.Load(ctx, testDSN, demo.Options{Customers: max(1, customers-have), Tickets: max(1, (customers-have)/5),
+			Purchases: max(1, purchases-havePurchases), Seed: 13, Logger: slog.New(slog.DiscardHandler)})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := testDesk().RecomputeAll(ctx); err != nil {
+			b.Fatal(err)
+		}
+		fmt.Printf("\nloaded %d customers and %d purchases, and scored everyone, in %s\n", res.Customers, res.Purchases, time.Since(start).Round(time.Second))
+	}
+	var ids []int64
+	db.Raw(`SELECT customer_id FROM customer_scores TABLESAMPLE SYSTEM (1) LIMIT 2000`).Scan(&ids)
+	if len(ids) == 0 {
+		b.Fatal("no scored customers")
+	}
+	const clients, total = 8, 4000
+	for b.Loop() {
+		base, stop := serveOverLoopback(b, 20)
+		client := httpClient(clients)
+		var apiLat latencies
+		apiWall := runClients(b, clients, total, &apiLat, func(i int) error {
+			req, _ := http.NewRequest("GET", fmt.Sprintf("%s/api/v1/customers/%d", base, ids[i%len(ids)]), nil)
+			req.Header.Set("Authorization", "Bearer "+agentToken)
+			res, err := client.Do(req)
+			if err != nil {
+				return err
+			}
+			io.Copy(io.Discard, res.Body)
+			res.Body.Close()
+			if res.StatusCode != 200 {
+				return fmt.Errorf("status %d", res.StatusCode)
+			}
+			return nil
+		})
+		stop()
+
+		pool, err := pgxpool.New(ctx, testDSN+poolSizeParam(testDSN, clients))
+		if err != nil {
+			b.Fatal(err)
+		}
+		var sqlLat latencies
+		sqlWall := runClients(b, clients, total, &sqlLat, func(i int) error {
+			id := ids[i%len(ids)]
+			for _, q := range []string{
+				`SELECT * FROM customers WHERE id = $1`,
+				`SELECT * FROM customer_identities WHERE customer_id = $1 ORDER BY id`,
+				`SELECT count(*) FROM tickets WHERE customer_id = $1`,
+				`SELECT * FROM tickets WHERE customer_id = $1 ORDER BY id DESC LIMIT 50`,
+				`SELECT * FROM customer_scores WHERE customer_id = $1`,
+				`SELECT count(*) FROM purchases WHERE customer_id = $1`,
+				`SELECT * FROM purchases WHERE customer_id = $1 ORDER BY purchased_at DESC, id DESC LIMIT 20`,
+			} {
+				rows, err := pool.Query(ctx, q, id)
+				if err != nil {
+					return err
+				}
+				for rows.Next() {
+				}
+				rows.Close()
+			}
+			return nil
+		})
+		pool.Close()
+		b.ReportMetric(ms(apiLat.percentile(0.50)), "api_p50_ms")
+		b.ReportMetric(ms(apiLat.percentile(0.99)), "api_p99_ms")
+		b.ReportMetric(ms(sqlLat.percentile(0.99)), "sql_p99_ms")
+		fmt.Printf("\ncustomer record, %d customers, %d requests, %d clients\n", max(have, customers), total, clients)
+		fmt.Printf("  GET /api/v1/customers/{id}   %7.0f req/s  p50 %6.2f ms  p99 %6.2f ms  (target p99 < 10 ms)\n",
+			float64(total)/apiWall.Seconds(), ms(apiLat.percentile(0.5)), ms(apiLat.percentile(0.99)))
+		fmt.Printf("  plain SQL, the same reads    %7.0f req/s  p50 %6.2f ms  p99 %6.2f ms\n",
+			float64(total)/sqlWall.Seconds(), ms(sqlLat.percentile(0.5)), ms(sqlLat.percentile(0.99)))
+	}
+}
