@@ -22,6 +22,7 @@ type User struct {
 	HandlesVIP       bool `gorm:"column:handles_vip"`
 	Available        bool
 	LastAssignedAt   *time.Time
+	Locale           string // "en", "es", or "" to follow the browser
 }
 
 // Team is a group of users that a ticket can be given to as a whole.
@@ -161,6 +162,7 @@ const (
 	EventPurchasesImport  = "purchases.imported"
 	EventUserUpdated      = "user.updated"
 	EventTeamUpdated      = "team.updated"
+	EventPasswordChanged  = "user.password_changed"
 )
 
 // Actor is who causes a change: a member of staff, a customer, or the system itself.

@@ -13,7 +13,6 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"golang.org/x/crypto/bcrypt"
 	"gorm.io/gorm"
 )
 
@@ -101,18 +100,15 @@ func (s *Staff) CreateUser(ctx context.Context, actor Actor, in NewUser) (*User,
 	}
 	var hash *string
 	if in.Password != "" {
-		if utf8.RuneCountInString(in.Password) < MinPasswordLength {
-			v.Add("password", fmt.Sprintf("must be at least %d characters", MinPasswordLength))
-		} else if len(in.Password) > 72 {
-			// bcrypt reads no further; refusing is better than silently ignoring the rest.
-			v.Add("password", "must be at most 72 bytes")
-		} else {
-			h, err := bcrypt.GenerateFromPassword([]byte(in.Password), passwordCost)
-			if err != nil {
-				return nil, fmt.Errorf("tickets: hash password: %w", err)
-			}
-			hs := string(h)
-			hash = &hs
+		h, err := hashPassword(in.Password)
+		var pv *ValidationError
+		switch {
+		case errors.As(err, &pv):
+			v.Fields = append(v.Fields, pv.Fields...)
+		case err != nil:
+			return nil, err
+		default:
+			hash = &h
 		}
 	}
 	if err := v.Err(); err != nil {
@@ -441,6 +437,10 @@ func (s *Staff) UpdateUser(ctx context.Context, actor Actor, id int64, c UserCha
 	// A disabled user's tokens must stop at once on this node.
 	if c.Disabled != nil && *c.Disabled {
 		s.tokens.clear()
+		// Sessions check disabled_at on every page; deleting them also frees the rows.
+		if err := s.db.WithContext(ctx).Exec(`DELETE FROM sessions WHERE user_id = ?`, id).Error; err != nil {
+			return nil, fmt.Errorf("tickets: update user: %w", err)
+		}
 	}
 	return &u, nil
 }
