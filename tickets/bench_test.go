@@ -44,11 +44,11 @@ func BenchmarkRecomputeAll(b *testing.B) {
 	for b.Loop() {
 		start := time.Now()
 		// The baseline reads what scoring reads, and computes nothing.
-		var rows int
-		err := db.Raw(`SELECT count(*) FROM (
-			SELECT c.id, p.n, p.total, t.n FROM customers c
+		// Summing the joined columns keeps the planner from dropping the joins.
+		var rows struct{ Customers, Purchases, Tickets int64 }
+		err := db.Raw(`SELECT count(*) AS customers, sum(p.n) AS purchases, sum(t.n) AS tickets FROM customers c
 			LEFT JOIN (SELECT customer_id, count(*) n, sum(amount) total FROM purchases GROUP BY customer_id) p ON p.customer_id = c.id
-			LEFT JOIN (SELECT customer_id, count(*) n FROM tickets GROUP BY customer_id) t ON t.customer_id = c.id) x`).Scan(&rows).Error
+			LEFT JOIN (SELECT customer_id, count(*) n FROM tickets GROUP BY customer_id) t ON t.customer_id = c.id`).Scan(&rows).Error
 		if err != nil {
 			b.Fatal(err)
 		}

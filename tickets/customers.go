@@ -32,6 +32,14 @@ type CustomerRecord struct {
 	Purchases     []Purchase // newest first, at most RecentPurchases
 }
 
+// Tier is the customer's tier: the scored one, or new before the first scoring.
+func (r *CustomerRecord) Tier() Tier {
+	if r.Scores == nil {
+		return TierNew
+	}
+	return r.Scores.Tier
+}
+
 // RecentPurchases is how many purchases a customer's record carries.
 const RecentPurchases = 20
 

@@ -288,7 +288,9 @@ func resolveCustomer(tx *gorm.DB, c CustomerContact) (resolvedCustomer, error) {
 		Name       string
 	}
 	for i, ident := range ids {
-		err := tx.Raw(`SELECT i.customer_id, c.tier, c.name FROM customer_identities i JOIN customers c ON c.id = i.customer_id
+		err := tx.Raw(`SELECT i.customer_id, coalesce(s.tier, 'new') AS tier, c.name
+			FROM customer_identities i JOIN customers c ON c.id = i.customer_id
+			LEFT JOIN customer_scores s ON s.customer_id = c.id
 			WHERE i.kind = ? AND i.value = ?`, ident.kind, ident.value).Scan(&found).Error
 		if err != nil {
 			return resolvedCustomer{}, fmt.Errorf("find customer: %w", err)
@@ -305,7 +307,7 @@ func resolveCustomer(tx *gorm.DB, c CustomerContact) (resolvedCustomer, error) {
 		}
 		if !created {
 			// Another intake created this customer a moment ago; read what it set.
-			if err := tx.Raw(`SELECT tier FROM customers WHERE id = ?`, id).Scan(&found.Tier).Error; err != nil {
+			if err := tx.Raw(`SELECT coalesce((SELECT tier FROM customer_scores WHERE customer_id = ?), 'new')`, id).Scan(&found.Tier).Error; err != nil {
 				return resolvedCustomer{}, fmt.Errorf("find customer: %w", err)
 			}
 			return resolvedCustomer{id: id, tier: found.Tier}, nil

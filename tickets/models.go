@@ -45,7 +45,6 @@ type Customer struct {
 	Attributes   json.RawMessage `gorm:"type:jsonb"` // custom fields, a JSON object
 	FirstSeenAt  time.Time
 	MergedIntoID *int64
-	Tier         Tier
 	CreatedAt    time.Time
 	UpdatedAt    time.Time
 	Identities   []Identity `gorm:"foreignKey:CustomerID"`

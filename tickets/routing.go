@@ -185,9 +185,9 @@ func pickUpQueued(w *work, agentID int64) error {
 			JOIN team_members m ON m.user_id = u.id
 			JOIN teams tm ON tm.id = m.team_id
 			JOIN tickets t ON t.team_id = m.team_id AND t.assignee_id IS NULL AND t.status IN `+activeStatuses+`
-			JOIN customers c ON c.id = t.customer_id
+			LEFT JOIN customer_scores cs ON cs.customer_id = t.customer_id
 			WHERE u.id = ?
-				AND (c.tier <> 'vip' OR u.handles_vip)
+				AND (coalesce(cs.tier, 'new') <> 'vip' OR u.handles_vip)
 				AND (t.language = '' OR cardinality(u.languages) = 0 OR t.language = ANY(u.languages))
 				AND (t.category = '' OR cardinality(u.categories) = 0 OR t.category = ANY(u.categories))
 			ORDER BY t.priority DESC, t.created_at, t.id

@@ -39,7 +39,7 @@ func no() *bool           { b := false; return &b }
 func customerWithTier(t *testing.T, desk *tickets.Desk, addr string, tier tickets.Tier) {
 	t.Helper()
 	newTicket(t, desk, addr)
-	db.Exec(`UPDATE customers SET tier = ? WHERE id = (SELECT customer_id FROM customer_identities WHERE value = ?)`, tier, addr)
+	setTier(t, addr, tier)
 	// Close it so it does not count against anyone.
 	db.Exec(`UPDATE tickets SET status = 'closed', assignee_id = NULL WHERE customer_id = (SELECT customer_id FROM customer_identities WHERE value = ?)`, addr)
 }
@@ -242,5 +242,19 @@ func TestNoTeamMeansUnassigned(t *testing.T) {
 	tk := intakeIn(t, desk, email("noteam"), "", tickets.Normal)
 	if tk.TeamID != nil || tk.AssigneeID != nil {
 		t.Errorf("team %v assignee %v", tk.TeamID, tk.AssigneeID)
+	}
+}
+
+// setTier gives the customer of addr a scored tier without purchases behind it, for tests about
+// what a tier does rather than how it is computed.
+func setTier(t *testing.T, addr string, tier tickets.Tier) {
+	t.Helper()
+	err := db.Exec(`INSERT INTO customer_scores (customer_id, run_id, frequency, monetary, purchases_total, r_score, f_score, m_score,
+			clv, tenure_days, tenure_points, rfm_points, support_points, open_tickets, recent_tickets, loyalty, churn_risk, tier, computed_at)
+		SELECT customer_id, 0, 0, 0, 0, 1, 1, 1, 0, 0, 0, 0, 20, 0, 0, 20, 'low', ?, now()
+		FROM customer_identities WHERE value = ?
+		ON CONFLICT (customer_id) DO UPDATE SET tier = excluded.tier`, tier, addr).Error
+	if err != nil {
+		t.Fatal(err)
 	}
 }

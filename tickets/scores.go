@@ -124,15 +124,18 @@ const scoreQuery = `
 			CAST(@margin AS numeric) AS margin, CAST(@retention AS numeric) AS retention,
 			CAST(@discount AS numeric) AS discount, CAST(@acquisition AS numeric) AS acquisition,
 			CAST(@vip_min AS numeric) AS vip_min, CAST(@loyal_min AS int) AS loyal_min,
-			CAST(@repeat_min AS int) AS repeat_min, CAST(@new_days AS int) AS new_days, CAST(@run AS bigint) AS run
-	)
+			CAST(@repeat_min AS int) AS repeat_min, CAST(@new_days AS int) AS new_days, CAST(@run AS bigint) AS run,
+			CAST(@matrix AS jsonb) AS matrix
+	), prev AS (
+		SELECT customer_id, tier FROM customer_scores WHERE %[2]s
+	), ins AS (
 	INSERT INTO customer_scores (customer_id, run_id, recency_days, frequency, monetary, purchases_total, first_purchase_at,
 		r_score, f_score, m_score, clv, tenure_days, tenure_points, rfm_points, support_points, open_tickets, recent_tickets,
 		loyalty, usual_interval_days, lateness, churn_risk, tier, computed_at)
 	SELECT i.customer_id, p.run, b.recency_days, i.frequency, round(i.monetary, 2), i.total, i.first_at,
 		s.r, s.f, s.m, s.clv, b.tenure_days, g.tenure_points, g.rfm_points, g.support_points, i.open_tickets, i.recent_tickets,
 		l.loyalty, b.usual_interval, g.lateness, j.churn_risk, j.tier, now()
-	FROM %s i
+	FROM %[1]s i
 	CROSS JOIN p
 	CROSS JOIN LATERAL (
 		SELECT CASE WHEN i.last_at IS NOT NULL THEN floor(extract(epoch FROM now() - i.last_at) / 86400)::int END AS recency_days,
@@ -183,7 +186,40 @@ const scoreQuery = `
 		tenure_days = excluded.tenure_days, tenure_points = excluded.tenure_points, rfm_points = excluded.rfm_points,
 		support_points = excluded.support_points, open_tickets = excluded.open_tickets, recent_tickets = excluded.recent_tickets,
 		loyalty = excluded.loyalty, usual_interval_days = excluded.usual_interval_days, lateness = excluded.lateness,
-		churn_risk = excluded.churn_risk, tier = excluded.tier, computed_at = excluded.computed_at`
+		churn_risk = excluded.churn_risk, tier = excluded.tier, computed_at = excluded.computed_at
+	RETURNING customer_id, tier
+	), moved AS (
+		-- A customer never scored before was new; only a move from a real score is an event.
+		SELECT ins.customer_id, coalesce(prev.tier, 'new') AS old, ins.tier AS new, prev.tier IS NOT NULL AS scored_before
+		FROM ins LEFT JOIN prev USING (customer_id)
+		WHERE coalesce(prev.tier, 'new') <> ins.tier
+	), tier_events AS (
+		INSERT INTO events (actor_kind, customer_id, type, data)
+		SELECT 'system', customer_id, 'customer.tier_changed', jsonb_build_object('from', old, 'to', new)
+		FROM moved WHERE scored_before
+	), open AS (
+		SELECT tk.id, tk.customer_id, tk.priority, m.old, m.new,
+			coalesce(array_position(` + sqlLevelNames + `, p.matrix -> m.old ->> (` + sqlLevelNames + `)[tk.urgency]), tk.urgency) AS old_rule,
+			coalesce(array_position(` + sqlLevelNames + `, p.matrix -> m.new ->> (` + sqlLevelNames + `)[tk.urgency]), tk.urgency) AS new_rule
+		FROM tickets tk JOIN moved m USING (customer_id) CROSS JOIN p
+		WHERE tk.status IN ` + activeStatuses + `
+	), bumped AS (
+		-- A priority an agent set by hand (it no longer matches the old tier's rule) stays.
+		UPDATE tickets SET priority = open.new_rule, updated_at = now()
+		FROM open WHERE tickets.id = open.id AND tickets.priority = open.old_rule AND open.new_rule <> tickets.priority
+		RETURNING tickets.id, open.customer_id, open.old_rule AS "from", open.new_rule AS "to", open.old, open.new
+	), priority_events AS (
+		INSERT INTO events (actor_kind, ticket_id, customer_id, type, data)
+		SELECT 'system', id, customer_id, 'ticket.priority_changed', jsonb_build_object(
+			'from', (` + sqlLevelNames + `)["from"], 'to', (` + sqlLevelNames + `)["to"],
+			'reason', format('customer tier changed from %%s to %%s', old, new))
+		FROM bumped
+	)
+	SELECT 'moved' AS kind, (SELECT count(*) FROM moved) AS customer_id, 0 AS ticket_id, '' AS old, '' AS new
+	UNION ALL
+	SELECT DISTINCT 'tier', customer_id, 0, old, new FROM open
+	UNION ALL
+	SELECT 'priority', customer_id, id, (` + sqlLevelNames + `)["from"], (` + sqlLevelNames + `)["to"] FROM bumped`
 
 // scoreParams are the named parameters of scoreQuery and scoreInputs.
 func scoreParams(s ValueSettings, c cutoffs) (map[string]any, error) {
@@ -192,6 +228,10 @@ func scoreParams(s ValueSettings, c cutoffs) (map[string]any, error) {
 		rates[k] = v
 	}
 	ratesJSON, err := json.Marshal(rates)
+	if err != nil {
+		return nil, err
+	}
+	matrix, err := json.Marshal(s.PriorityMatrix)
 	if err != nil {
 		return nil, err
 	}
@@ -205,7 +245,7 @@ func scoreParams(s ValueSettings, c cutoffs) (map[string]any, error) {
 		"f1": at(c.Frequency, 0), "f2": at(c.Frequency, 1), "f3": at(c.Frequency, 2), "f4": at(c.Frequency, 3),
 		"m1": at(c.Monetary, 0), "m2": at(c.Monetary, 1), "m3": at(c.Monetary, 2), "m4": at(c.Monetary, 3),
 		"margin": s.MarginRate, "retention": s.RetentionRate, "discount": s.DiscountRate, "acquisition": s.AcquisitionCost,
-		"vip_min": vipMin, "loyal_min": s.LoyalMinLoyalty, "repeat_min": s.RepeatMinPurchases,
+		"vip_min": vipMin, "loyal_min": s.LoyalMinLoyalty, "repeat_min": s.RepeatMinPurchases, "matrix": string(matrix),
 		"new_days": s.NewDays,
 	}, nil
 }
@@ -241,10 +281,7 @@ func (d *Desk) RecomputeAll(ctx context.Context) (TierChanges, error) {
 		if params["run"], err = ensureRun(w.tx, s, c); err != nil {
 			return err
 		}
-		if err := w.tx.Exec(fmt.Sprintf(scoreQuery, "score_inputs"), params).Error; err != nil {
-			return fmt.Errorf("scores: %w", err)
-		}
-		out, err = applyTierChanges(w, s, nil)
+		out, err = runScoring(w, "score_inputs", "true", params)
 		return err
 	})
 	if err != nil {
@@ -348,10 +385,7 @@ func recomputeIn(w *work, customerIDs []int64) (TierChanges, error) {
 	}
 	params["ids"] = int64s(customerIDs)
 	inputs := "(" + fmt.Sprintf(scoreInputs, "WHERE customer_id = ANY(@ids)", "AND c.id = ANY(@ids)") + ")"
-	if err := w.tx.Exec(fmt.Sprintf(scoreQuery, inputs), params).Error; err != nil {
-		return TierChanges{}, fmt.Errorf("scores: %w", err)
-	}
-	return applyTierChanges(w, s, customerIDs)
+	return runScoring(w, inputs, "customer_id = ANY(@ids)", params)
 }
 
 // TierChanges says what a recomputation moved.
@@ -360,103 +394,31 @@ type TierChanges struct {
 	Priorities int // open tickets whose priority followed
 }
 
-// applyTierChanges gives customers the tier their scores say, records each move, and re-applies
-// the priority matrix to their open tickets. A ticket whose priority someone set by hand (it no
-// longer matches what the matrix gave for the old tier) keeps it.
-func applyTierChanges(w *work, s ValueSettings, only []int64) (TierChanges, error) {
-	filter := ""
-	var args []any
-	if only != nil {
-		filter = "AND c.id = ANY(@ids)"
-		args = append(args, map[string]any{"ids": int64s(only)})
+// runScoring scores the customers of inputs and carries the consequences in the same statement:
+// tier moves are recorded, and the priority matrix is re-applied to the open tickets of customers
+// who moved. The hooks hear of every moved priority, and of tier moves of customers with open
+// work, which is all the rest of the desk cares about.
+func runScoring(w *work, inputs, prevFilter string, params map[string]any) (TierChanges, error) {
+	var rows []struct {
+		Kind       string
+		CustomerID int64
+		TicketID   int64
+		Old, New   string
 	}
-	var moved []struct {
-		ID       int64
-		Old, New Tier
+	if err := w.tx.Raw(fmt.Sprintf(scoreQuery, inputs, prevFilter), params).Scan(&rows).Error; err != nil {
+		return TierChanges{}, fmt.Errorf("scores: %w", err)
 	}
-	// The update only takes rows still at the tier that was read, so a concurrent change of the
-	// same customer is neither overwritten nor recorded twice, without locking rows up front.
-	err := w.tx.Raw(`
-		WITH diff AS (
-			SELECT c.id, c.tier AS old, s.tier AS new
-			FROM customers c JOIN customer_scores s ON s.customer_id = c.id
-			WHERE c.tier <> s.tier `+filter+`
-		), upd AS (
-			UPDATE customers c SET tier = diff.new, updated_at = now() FROM diff
-			WHERE c.id = diff.id AND c.tier = diff.old
-			RETURNING c.id, diff.old, diff.new
-		), ev AS (
-			INSERT INTO events (actor_kind, customer_id, type, data)
-			SELECT 'system', id, 'customer.tier_changed', jsonb_build_object('from', old, 'to', new) FROM upd
-		)
-		SELECT id, old, new FROM upd`, args...).Scan(&moved).Error
-	if err != nil {
-		return TierChanges{}, fmt.Errorf("tier changes: %w", err)
-	}
-	out := TierChanges{Customers: len(moved)}
-	if len(moved) == 0 {
-		return out, nil
-	}
-	ids := make([]int64, len(moved))
-	olds := make([]string, len(moved))
-	news := make([]string, len(moved))
-	for i, m := range moved {
-		ids[i], olds[i], news[i] = m.ID, string(m.Old), string(m.New)
-	}
-	matrix, err := json.Marshal(s.PriorityMatrix)
-	if err != nil {
-		return out, err
-	}
-	var bumped []struct {
-		ID, CustomerID int64
-		From, To       Level
-		OldTier        Tier
-		NewTier        Tier
-	}
-	err = w.tx.Raw(`
-		WITH moved AS (
-			SELECT * FROM unnest(CAST(@ids AS bigint[]), CAST(@olds AS text[]), CAST(@news AS text[])) AS x(customer_id, old, new)
-		), t AS (
-			SELECT tk.id, tk.customer_id, tk.priority, m.old, m.new,
-				coalesce(array_position(`+sqlLevelNames+`, CAST(@matrix AS jsonb) -> m.old ->> (`+sqlLevelNames+`)[tk.urgency]), tk.urgency) AS old_rule,
-				coalesce(array_position(`+sqlLevelNames+`, CAST(@matrix AS jsonb) -> m.new ->> (`+sqlLevelNames+`)[tk.urgency]), tk.urgency) AS new_rule
-			FROM tickets tk JOIN moved m ON m.customer_id = tk.customer_id
-			WHERE tk.status IN `+activeStatuses+`
-			FOR UPDATE OF tk
-		), upd AS (
-			UPDATE tickets SET priority = t.new_rule, updated_at = now()
-			FROM t WHERE tickets.id = t.id AND t.priority = t.old_rule AND t.new_rule <> t.priority
-			RETURNING tickets.id, t.customer_id, t.priority AS "from", t.new_rule AS "to", t.old AS old_tier, t.new AS new_tier
-		), ev AS (
-			INSERT INTO events (actor_kind, ticket_id, customer_id, type, data)
-			SELECT 'system', id, customer_id, 'ticket.priority_changed', jsonb_build_object(
-				'from', (`+sqlLevelNames+`)["from"], 'to', (`+sqlLevelNames+`)["to"],
-				'reason', format('customer tier changed from %s to %s', old_tier, new_tier))
-			FROM upd
-		)
-		SELECT id, customer_id, "from", "to", old_tier, new_tier FROM upd`,
-		map[string]any{"ids": int64s(ids), "olds": textArray(olds), "news": textArray(news), "matrix": string(matrix)}).Scan(&bumped).Error
-	if err != nil {
-		return out, fmt.Errorf("re-prioritize: %w", err)
-	}
-	out.Priorities = len(bumped)
-	// The hooks hear of tier moves that matter to open work, and of every priority that moved.
-	var open []int64
-	if err := w.tx.Raw(`SELECT DISTINCT customer_id FROM tickets WHERE customer_id = ANY(?) AND status IN `+activeStatuses, int64s(ids)).Scan(&open).Error; err != nil {
-		return out, fmt.Errorf("re-prioritize: %w", err)
-	}
-	byID := make(map[int64]int, len(moved))
-	for i, m := range moved {
-		byID[m.ID] = i
-	}
-	for _, id := range open {
-		m := moved[byID[id]]
-		w.recorded(event{SystemActor, 0, id, EventTierChanged, map[string]any{"from": m.Old, "to": m.New}})
-	}
-	for _, b := range bumped {
-		w.recorded(event{SystemActor, b.ID, b.CustomerID, EventPriorityChanged, map[string]any{
-			"from": b.From.String(), "to": b.To.String(), "reason": fmt.Sprintf("customer tier changed from %s to %s", b.OldTier, b.NewTier),
-		}})
+	var out TierChanges
+	for _, r := range rows {
+		switch r.Kind {
+		case "moved":
+			out.Customers = int(r.CustomerID) // the count rides in this column
+		case "tier":
+			w.recorded(event{SystemActor, 0, r.CustomerID, EventTierChanged, map[string]any{"from": Tier(r.Old), "to": Tier(r.New)}})
+		case "priority":
+			out.Priorities++
+			w.recorded(event{SystemActor, r.TicketID, r.CustomerID, EventPriorityChanged, map[string]any{"from": r.Old, "to": r.New}})
+		}
 	}
 	return out, nil
 }

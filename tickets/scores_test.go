@@ -161,10 +161,11 @@ func TestScoresByHand(t *testing.T) {
 	if reason != "customer tier changed from new to vip" {
 		t.Errorf("priority change reason %q", reason)
 	}
+	// A first scoring is not a move: nothing to record for E yet.
 	var tierEvents int64
 	db.Raw(`SELECT count(*) FROM events WHERE customer_id = ? AND type = 'customer.tier_changed'`, e).Scan(&tierEvents)
-	if tierEvents != 1 {
-		t.Errorf("E's tier events = %d", tierEvents)
+	if tierEvents != 0 {
+		t.Errorf("E's tier events after the first scoring = %d", tierEvents)
 	}
 
 	// One customer scored between bulk runs lands on the same scale.
@@ -185,8 +186,18 @@ func TestScoresByHand(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if again.Priorities != 0 {
+	if again.Priorities != 0 || again.Customers != 0 {
 		t.Errorf("second run moved %+v", again)
+	}
+	// D buys again: two purchases in 12 months make a repeat customer, a real move, recorded.
+	bought(t, d, 40, 5)
+	if _, err := desk.Recompute(ctx, []int64{d}); err != nil {
+		t.Fatal(err)
+	}
+	var move struct{ Data string }
+	db.Raw(`SELECT data::text AS data FROM events WHERE customer_id = ? AND type = 'customer.tier_changed'`, d).Scan(&move)
+	if move.Data != `{"to": "repeat", "from": "new"}` {
+		t.Errorf("D's tier event = %q", move.Data)
 	}
 }
 

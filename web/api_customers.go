@@ -73,7 +73,7 @@ func newCustomerJSON(r *tickets.CustomerRecord) customerJSON {
 	out := customerJSON{
 		ID: r.ID, Name: r.Name, Kind: string(r.Kind), Organization: r.Organization, ExternalID: r.ExternalID,
 		Notes: r.Notes, Attributes: attrs, FirstSeenAt: r.FirstSeenAt.UTC(), MergedIntoID: r.MergedIntoID,
-		Tier: string(r.Tier), Identities: make([]identityJSON, len(r.Identities)),
+		Tier: string(r.Tier()), Identities: make([]identityJSON, len(r.Identities)),
 		TicketCount: r.TicketCount, Tickets: newTicketList(r.Tickets),
 		PurchaseCount: r.PurchaseCount, Purchases: make([]purchaseJSON, len(r.Purchases)),
 		CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(),
