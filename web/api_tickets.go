@@ -113,7 +113,14 @@ func (s *server) apiGetTicket(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(newTicketDetailJSON(detail))
+	out := newTicketDetailJSON(detail)
+	if err := s.addDeliveries(c, &out); err != nil {
+		return err
+	}
+	if out.SLA, err = s.ticketClocks(c, id); err != nil {
+		return err
+	}
+	return c.JSON(out)
 }
 
 type ticketPageJSON struct {

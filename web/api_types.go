@@ -53,6 +53,7 @@ type ticketDetailJSON struct {
 	ticketJSON
 	Messages []messageJSON `json:"messages"`
 	Events   []eventJSON   `json:"events"`
+	SLA      []clockJSON   `json:"sla"` // see api_sla.go
 }
 
 type messageJSON struct {
@@ -65,6 +66,7 @@ type messageJSON struct {
 	BodyHTML         string           `json:"body_html"`
 	CreatedAt        time.Time        `json:"created_at"`
 	Attachments      []attachmentJSON `json:"attachments"`
+	Delivery         *deliveryJSON    `json:"delivery,omitempty"` // replies sent by email
 }
 
 func newMessageJSON(m *tickets.Message) messageJSON {

@@ -20,7 +20,9 @@ import (
 const honeypotField = "website"
 
 type supportValues struct {
-	Name, Email, Subject, Description, Urgency string
+	Name, Email, Subject, Description, Urgency, Category string
+	// KBSession is the visit's id for the knowledge base's deflection report (suggest.js).
+	KBSession string
 }
 
 type supportFormView struct {
@@ -31,6 +33,7 @@ type supportFormView struct {
 	MaxAttachments  int
 	MaxAttachmentMB int64
 	Urgencies       []urgencyOption
+	Categories      []string // the topics teams take; the field is hidden when there are none
 }
 
 type urgencyOption struct{ Value, Label string }
@@ -44,7 +47,13 @@ var urgencies = []urgencyOption{
 }
 
 func (s *server) newSupportView(c *fiber.Ctx) supportFormView {
+	categories, err := s.Staff.Categories(c.UserContext())
+	if err != nil {
+		// The form works without topics; a failing lookup must not keep customers out.
+		s.Logger.Warn("support form: categories", "error", err)
+	}
 	return supportFormView{
+		Categories:      categories,
 		CSRF:            s.csrfToken(c),
 		Values:          supportValues{Urgency: "normal"},
 		Errors:          map[string]string{},
@@ -68,6 +77,8 @@ func (s *server) supportSubmit(c *fiber.Ctx) error {
 		Subject:     c.FormValue("subject"),
 		Description: c.FormValue("description"),
 		Urgency:     c.FormValue("urgency"),
+		Category:    c.FormValue("category"),
+		KBSession:   c.FormValue("kb_session"),
 	}
 	if !s.csrfValid(c) {
 		view.Notice = "This form had expired. Please check it and send it again."
@@ -90,6 +101,7 @@ func (s *server) supportSubmit(c *fiber.Ctx) error {
 		Subject:     view.Values.Subject,
 		Body:        view.Values.Description,
 		Urgency:     urgency,
+		Category:    view.Values.Category,
 		Attachments: files,
 	}
 	if err := mergeInvalid(&v, s.Desk.Check(in)); err != nil {
@@ -102,6 +114,10 @@ func (s *server) supportSubmit(c *fiber.Ctx) error {
 	if err != nil {
 		return s.rejectSupport(c, view, err)
 	}
+	if err := s.Knowledge.RecordSubmission(c.UserContext(), view.Values.KBSession, t.ID); err != nil {
+		// The ticket is in; a lost statistic is not worth an error page.
+		s.Logger.Warn("support form: recording the submission for deflection", "error", err, "request_id", requestID(c))
+	}
 	return c.Redirect("/support/sent?t="+s.signRef(t.ID), fiber.StatusSeeOther)
 }
 
@@ -112,6 +128,7 @@ var formInputs = map[string]string{
 	"subject":        "subject",
 	"body":           "description",
 	"urgency":        "urgency",
+	"category":       "category",
 }
 
 func (s *server) rejectSupport(c *fiber.Ctx, view supportFormView, err error) error {

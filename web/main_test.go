@@ -27,6 +27,8 @@ import (
 	"github.com/openhelpdesk/helpdesk/internal/config"
 	"github.com/openhelpdesk/helpdesk/internal/database"
 	"github.com/openhelpdesk/helpdesk/internal/testdb"
+	"github.com/openhelpdesk/helpdesk/knowledgebase"
+	"github.com/openhelpdesk/helpdesk/sla"
 	"github.com/openhelpdesk/helpdesk/tickets"
 	"github.com/openhelpdesk/helpdesk/web"
 )
@@ -41,10 +43,17 @@ var (
 	// Tokens of one user per role.
 	adminToken, supervisorToken, agentToken string
 	agentUser                               *tickets.User
+	// kb is the knowledge base every app of the tests shares; tests Sync it after changes.
+	kb *knowledgebase.Base
 )
 
 func TestMain(m *testing.M) {
-	os.Exit(testdb.Main(m, func(dsn string) error {
+	kbDir, err := os.MkdirTemp("", "helpdesk-web-kb-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	code := testdb.Main(m, func(dsn string) error {
 		ctx := context.Background()
 		testDSN = dsn
 		var err error
@@ -56,6 +65,12 @@ func TestMain(m *testing.M) {
 			return err
 		}
 		httpState = fiberpg.New(fiberpg.Config{DB: pool, Table: "http_state"})
+		if kb, err = knowledgebase.Open(ctx, db, knowledgebase.Options{Dir: kbDir, Logger: slog.New(slog.DiscardHandler)}); err != nil {
+			return err
+		}
+		if err := kb.Sync(ctx); err != nil {
+			return err
+		}
 		if app, err = newApp(testConfig(nil), nil); err != nil {
 			return err
 		}
@@ -79,7 +94,12 @@ func TestMain(m *testing.M) {
 			}
 		}
 		return nil
-	}))
+	})
+	if kb != nil {
+		kb.Close()
+	}
+	os.RemoveAll(kbDir)
+	os.Exit(code)
 }
 
 // testConfig is the default configuration with env overrides. The form's rate limit counts by
@@ -110,13 +130,17 @@ func newAppOn(db *gorm.DB, cfg *config.Config, logger *slog.Logger) (*fiber.App,
 		logger = slog.New(slog.DiscardHandler)
 	}
 	desk := tickets.NewDesk(db, tickets.Limits{})
+	desk.AddHook(knowledgebase.FeedHook)
+	slaService := sla.New(db, desk, sla.Options{Logger: logger, Now: slaClock.Now})
 	return web.New(web.Deps{
+		SLA:        slaService,
 		Config:     cfg,
 		DB:         db,
 		Desk:       desk,
 		Purchases:  tickets.NewPurchases(desk),
 		Customers:  tickets.NewCustomers(db),
 		Staff:      tickets.NewStaff(db),
+		Knowledge:  kb,
 		HTTPState:  httpState,
 		SigningKey: []byte("0123456789abcdef0123456789abcdef"),
 		Logger:     logger,

@@ -18,6 +18,7 @@ const (
 	agent                    // staff with an API token, any role
 	supervisor               // supervisors and admins
 	admin                    // admins only
+	beacon                   // a public page's report (a suggestion opened): its own per-IP limit
 )
 
 type route struct {
@@ -38,6 +39,10 @@ func (s *server) routes() []route {
 		{"GET", "/support", public, s.supportForm},
 		{"POST", "/support", formSubmit, s.supportSubmit},
 		{"GET", "/support/sent", public, s.supportSent},
+
+		{"GET", "/kb", public, s.kbIndex},
+		{"GET", "/kb/articles/:id", public, s.kbArticle},
+		{"POST", "/kb/opened", beacon, s.kbOpened},
 
 		{"GET", "/api/v1/openapi.json", public, s.openAPI},
 		{"GET", "/api/v1/me", agent, s.apiMe},
@@ -68,6 +73,41 @@ func (s *server) routes() []route {
 		{"DELETE", "/api/v1/teams/:id/members/:user_id", admin, s.apiRemoveTeamMember},
 		{"POST", "/api/v1/tokens", agent, s.apiCreateToken},
 		{"DELETE", "/api/v1/tokens/:id", agent, s.apiRevokeToken},
+
+		{"GET", "/api/v1/kb/suggest", public, s.apiSuggest},
+		{"GET", "/api/v1/kb/deflection", supervisor, s.apiDeflection},
+		{"GET", "/api/v1/search", agent, s.apiSearch},
+		{"GET", "/api/v1/articles", agent, s.apiListArticles},
+		{"POST", "/api/v1/articles", agent, s.apiCreateArticle},
+		{"GET", "/api/v1/articles/:id", agent, s.apiGetArticle},
+		{"PATCH", "/api/v1/articles/:id", agent, s.apiUpdateArticle},
+		{"DELETE", "/api/v1/articles/:id", supervisor, s.apiDeleteArticle},
+		{"GET", "/api/v1/articles/:id/revisions", agent, s.apiArticleRevisions},
+		{"GET", "/api/v1/problems/:id", agent, s.apiGetProblem},
+		{"POST", "/api/v1/problems/:id/article", agent, s.apiPromoteProblem},
+		{"GET", "/api/v1/tickets/:id/suggestions", agent, s.apiTicketSuggestions},
+		{"GET", "/api/v1/mailboxes", admin, s.apiListMailboxes},
+		{"POST", "/api/v1/mailboxes", admin, s.apiCreateMailbox},
+		{"GET", "/api/v1/quarantine", admin, s.apiListQuarantine},
+		{"GET", "/api/v1/quarantine/:id/raw", admin, s.apiQuarantineRaw},
+		{"POST", "/api/v1/quarantine/:id/reprocess", admin, s.apiReprocessQuarantine},
+
+		{"GET", "/api/v1/sla/at-risk", agent, s.apiSLAAtRisk},
+		{"GET", "/api/v1/sla/metrics", supervisor, s.apiSLAMetrics},
+		{"GET", "/api/v1/sla/calendars", supervisor, s.apiListCalendars},
+		{"POST", "/api/v1/sla/calendars", admin, s.apiCreateCalendar},
+		{"GET", "/api/v1/sla/calendars/:id", supervisor, s.apiGetCalendar},
+		{"PUT", "/api/v1/sla/calendars/:id", admin, s.apiUpdateCalendar},
+		{"DELETE", "/api/v1/sla/calendars/:id", admin, s.apiDeleteCalendar},
+		{"POST", "/api/v1/sla/calendars/:id/holidays/import", admin, s.apiImportHolidays},
+		{"GET", "/api/v1/sla/policies", supervisor, s.apiListPolicies},
+		{"POST", "/api/v1/sla/policies", admin, s.apiCreatePolicy},
+		{"GET", "/api/v1/sla/policies/:id", supervisor, s.apiGetPolicy},
+		{"PUT", "/api/v1/sla/policies/:id", admin, s.apiUpdatePolicy},
+		{"DELETE", "/api/v1/sla/policies/:id", admin, s.apiDeletePolicy},
+		{"GET", "/api/v1/notifications", agent, s.apiListNotifications},
+		{"POST", "/api/v1/notifications/read", agent, s.apiReadAllNotifications},
+		{"POST", "/api/v1/notifications/:id/read", agent, s.apiReadNotification},
 	}
 }
 
@@ -80,8 +120,16 @@ func (s *server) mount(app *fiber.App) error {
 		KeyGenerator: func(c *fiber.Ctx) string { return "form:" + c.IP() },
 		LimitReached: s.formRateLimited,
 	})
+	limitBeacons := limiter.New(limiter.Config{
+		Max:          60,
+		Expiration:   s.Config.Form.RateWindow,
+		Storage:      s.HTTPState,
+		KeyGenerator: func(c *fiber.Ctx) string { return "beacon:" + c.IP() },
+		LimitReached: func(c *fiber.Ctx) error { return c.SendStatus(fiber.StatusTooManyRequests) },
+	})
 	guards := map[access][]fiber.Handler{
 		public: nil,
+		beacon: {limitBeacons},
 		// The limit counts before the CSRF check, so that bots without tokens are counted too.
 		formSubmit: {limitSubmissions},
 		agent:      {s.requireRole(tickets.RoleAgent)},

@@ -17,6 +17,8 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/openhelpdesk/helpdesk/internal/config"
+	"github.com/openhelpdesk/helpdesk/knowledgebase"
+	"github.com/openhelpdesk/helpdesk/sla"
 	"github.com/openhelpdesk/helpdesk/tickets"
 )
 
@@ -28,6 +30,13 @@ type Deps struct {
 	Customers *tickets.Customers
 	Staff     *tickets.Staff
 	Purchases *tickets.Purchases
+	// Knowledge is the knowledge base: articles, search and suggestions.
+	Knowledge *knowledgebase.Base
+	// Mail is the email channel: mailboxes, quarantine, delivery status. Nil when not set up.
+	Mail *MailDeps
+	// SLA keeps clocks, calendars, policies, notifications and metrics. Nil: tickets show no
+	// clocks and the SLA routes answer 404.
+	SLA *sla.Service
 	// HTTPState keeps CSRF tokens and rate-limit counters where every node sees them.
 	HTTPState fiber.Storage
 	// SigningKey signs links we hand out (the form's confirmation page).
@@ -69,6 +78,9 @@ func New(d Deps) (*fiber.App, error) {
 		ReadTimeout:  60 * time.Second,
 		WriteTimeout: 60 * time.Second,
 		IdleTimeout:  120 * time.Second,
+		// Room for a long query string (a search of several KB) to reach its handler, which
+		// names the parameter at fault, rather than fasthttp's bare 431.
+		ReadBufferSize: 16 << 10,
 	}
 	if len(d.Config.TrustedProxies) > 0 {
 		cfg.EnableTrustedProxyCheck = true

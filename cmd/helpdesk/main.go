@@ -34,8 +34,11 @@ func commands() []command {
 		{"migrate", "up|status [flags]", "apply pending database migrations, or list them", runMigrate},
 		{"user", "add --email E --name N --role admin|supervisor|agent [--password-env VAR]", "create a staff user and print an API token", runUser},
 		{"demo", "[--customers N] [--tickets N]", "fill the database with realistic sample data", runDemo},
+		{"reindex", "[flags]", "rebuild this node's search index from scratch; a running serve swaps it in without downtime", runReindex},
 		{"import", "purchases FILE [--skip-invalid]", "import customers' purchases from CSV", runImport},
 		{"scores", "recompute", "recompute every customer's value scores and tiers", runScores},
+		{"ingest", "--once [--no-send]", "read every mailbox once (and send due mail), or until interrupted without --once", runIngest},
+		{"mailbox", "add --name N --address A --host H [--port P] [--tls none|starttls|tls] --username U --password-env VAR [--folder F] --smtp-host H [--smtp-port P] [--smtp-tls none|starttls|tls] [--smtp-username U --smtp-password-env VAR] | list", "configure the mailboxes the help desk reads and sends as", runMailbox},
 	}
 }
 

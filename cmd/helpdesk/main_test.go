@@ -73,6 +73,10 @@ func startServe(t *testing.T, vars map[string]string) *server {
 	t.Helper()
 	addr := freeAddr(t)
 	vars["HELPDESK_ADDR"] = addr
+	if vars["HELPDESK_DATA_DIR"] == "" {
+		// The node's search index lives in the data dir, even with DATABASE_URL.
+		vars["HELPDESK_DATA_DIR"] = t.TempDir()
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &server{base: "http://" + addr, stop: cancel, done: make(chan int, 1), stderr: &syncBuffer{}}
 	go func() {

@@ -14,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/openhelpdesk/helpdesk/internal/database"
+	"github.com/openhelpdesk/helpdesk/knowledgebase"
 	"github.com/openhelpdesk/helpdesk/tickets"
 	"github.com/openhelpdesk/helpdesk/web"
 )
@@ -40,16 +41,36 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	defer httpState.Close()
 
 	desk := tickets.NewDesk(odb.DB, tickets.Limits{})
+	// The search index learns of every ticket change from the feed rows this hook writes.
+	desk.AddHook(knowledgebase.FeedHook)
+	knowledge, err := openKnowledge(ctx, cfg, odb.DB, logger)
+	if err != nil {
+		return err
+	}
+	defer knowledge.Close()
+	email, err := newEmailChannel(cfg, odb.DB, desk, logger)
+	if err != nil {
+		return err
+	}
+	if n, err := email.mailboxes.Rekey(ctx); err != nil {
+		return err
+	} else if n > 0 {
+		logger.Info("resealed mailbox passwords with the current encryption key", "mailboxes", n)
+	}
+	slaService := newSLA(odb.DB, desk, cfg, logger)
 	app, err := web.New(web.Deps{
+		SLA:        slaService,
 		Config:     cfg,
 		DB:         odb.DB,
 		Desk:       desk,
 		Customers:  tickets.NewCustomers(odb.DB),
 		Staff:      tickets.NewStaff(odb.DB),
 		Purchases:  tickets.NewPurchases(desk),
+		Knowledge:  knowledge,
 		HTTPState:  httpState,
 		SigningKey: signingKey,
 		Logger:     logger,
+		Mail:       email.webDeps(odb.DB),
 	})
 	if err != nil {
 		return err
@@ -66,6 +87,12 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	}
 	for _, job := range customerValueJobs(jobsCtx, desk, logger) {
 		jobs.Go(job)
+	}
+	jobs.Go(func() { email.runner.Run(jobsCtx) })
+	jobs.Go(func() { knowledge.Run(jobsCtx) })
+	jobs.Go(func() { email.sender.Run(jobsCtx) })
+	if cfg.SLASweepEvery > 0 {
+		jobs.Go(func() { slaService.Run(jobsCtx, cfg.SLASweepEvery) })
 	}
 
 	served := make(chan error, 1)

@@ -3,6 +3,7 @@
 package config
 
 import (
+	"encoding/base64"
 	"errors"
 	"flag"
 	"fmt"
@@ -26,10 +27,25 @@ type Config struct {
 	LogLevel    slog.Level    // HELPDESK_LOG_LEVEL
 	LogFormat   string        // HELPDESK_LOG_FORMAT: text or json
 	AutoClose   time.Duration // HELPDESK_AUTOCLOSE_AFTER; 0 never closes solved tickets
+	// SLASweepEvery is how often this node tries to sweep SLA clocks (HELPDESK_SLA_SWEEP_EVERY);
+	// one node sweeps at a time. 0 leaves sweeping to other nodes.
+	SLASweepEvery time.Duration
 	// Proxies whose X-Forwarded-For is believed (HELPDESK_TRUSTED_PROXIES); without them the
 	// form's rate limit counts the proxy, not the visitor.
 	TrustedProxies []string
 	Form           FormConfig
+	Mail           MailConfig
+}
+
+// MailConfig tunes the email channel.
+type MailConfig struct {
+	// EncryptionKey seals mailbox passwords in the database (HELPDESK_ENCRYPTION_KEY, 32 bytes);
+	// OldKeys only open what older keys sealed (HELPDESK_ENCRYPTION_OLD_KEYS), during a rotation.
+	EncryptionKey   []byte
+	OldKeys         [][]byte
+	MaxMessageBytes int64         // HELPDESK_MAIL_MAX_MB: larger messages go to quarantine
+	PollInterval    time.Duration // HELPDESK_MAIL_POLL_INTERVAL: for servers without IDLE
+	AckLimit        int           // HELPDESK_MAIL_ACK_LIMIT: acknowledgements per address per hour; 0 sends none
 }
 
 // FormConfig bounds the public support form.
@@ -105,6 +121,14 @@ var options = []option{
 		c.LogFormat = v
 		return nil
 	}},
+	{"sla-sweep-every", "HELPDESK_SLA_SWEEP_EVERY", "30s", "how often to look for SLA warnings and breaches (0: never on this node)", func(c *Config, v string) error {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 || (d > 0 && d < time.Second) || d > time.Hour {
+			return errors.New("must be a duration from 1s to 1h, such as 30s, or 0")
+		}
+		c.SLASweepEvery = d
+		return nil
+	}},
 	{"autoclose-after", "HELPDESK_AUTOCLOSE_AFTER", "96h", "close tickets solved this long ago (0 never)", func(c *Config, v string) error {
 		d, err := time.ParseDuration(v)
 		if err != nil || d < 0 {
@@ -152,6 +176,70 @@ var options = []option{
 		c.Form.MaxAttachmentBytes = int64(n) << 20
 		return nil
 	}},
+	{"encryption-key", "HELPDESK_ENCRYPTION_KEY", "", "32 random bytes in base64 (openssl rand -base64 32) that seal mailbox passwords", func(c *Config, v string) error {
+		if v == "" {
+			c.Mail.EncryptionKey = nil
+			return nil
+		}
+		key, err := parseKey(v)
+		if err != nil {
+			return err
+		}
+		c.Mail.EncryptionKey = key
+		return nil
+	}},
+	{"encryption-old-keys", "HELPDESK_ENCRYPTION_OLD_KEYS", "", "comma-separated earlier encryption keys, read during a key rotation", func(c *Config, v string) error {
+		c.Mail.OldKeys = nil
+		for i, part := range strings.Split(v, ",") {
+			if part = strings.TrimSpace(part); part == "" {
+				continue
+			}
+			key, err := parseKey(part)
+			if err != nil {
+				return fmt.Errorf("key %d: %w", i+1, err)
+			}
+			c.Mail.OldKeys = append(c.Mail.OldKeys, key)
+		}
+		return nil
+	}},
+	{"mail-max-mb", "HELPDESK_MAIL_MAX_MB", "25", "largest email taken in, in MB; larger ones go to quarantine", func(c *Config, v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 100 {
+			return errors.New("must be a whole number from 1 to 100")
+		}
+		c.Mail.MaxMessageBytes = int64(n) << 20
+		return nil
+	}},
+	{"mail-poll-interval", "HELPDESK_MAIL_POLL_INTERVAL", "1m", "how often to check a mailbox whose server lacks IDLE", func(c *Config, v string) error {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < time.Second {
+			return errors.New("must be a duration of at least 1s, such as 1m")
+		}
+		c.Mail.PollInterval = d
+		return nil
+	}},
+	{"mail-ack-limit", "HELPDESK_MAIL_ACK_LIMIT", "3", "acknowledgements sent to one address per hour (0 sends none)", func(c *Config, v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 || n > 1000 {
+			return errors.New("must be a whole number from 0 to 1000")
+		}
+		c.Mail.AckLimit = n
+		return nil
+	}},
+}
+
+// parseKey reads a 32-byte key written in standard or URL-safe base64.
+func parseKey(v string) ([]byte, error) {
+	v = strings.TrimSpace(v)
+	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.URLEncoding, base64.RawStdEncoding, base64.RawURLEncoding} {
+		if key, err := enc.DecodeString(v); err == nil {
+			if len(key) != 32 {
+				return nil, fmt.Errorf("must be 32 bytes, not %d: make one with openssl rand -base64 32", len(key))
+			}
+			return key, nil
+		}
+	}
+	return nil, errors.New("must be base64, such as the output of openssl rand -base64 32")
 }
 
 func positiveInt(set func(*Config, int)) func(*Config, string) error {
@@ -212,8 +300,11 @@ func FromEnv() (*Config, error) {
 }
 
 func mask(env, v string) string {
-	if env == "DATABASE_URL" {
+	switch env {
+	case "DATABASE_URL":
 		return redactURL(v)
+	case "HELPDESK_ENCRYPTION_KEY", "HELPDESK_ENCRYPTION_OLD_KEYS":
+		return "xxxxx"
 	}
 	return v
 }
@@ -248,9 +339,15 @@ func (c *Config) LogValue() slog.Value {
 		slog.Bool("auto_migrate", c.AutoMigrate),
 		slog.Int("db_max_conns", c.DBMaxConns),
 		slog.Duration("autoclose_after", c.AutoClose),
+		slog.Duration("sla_sweep_every", c.SLASweepEvery),
 		slog.Any("trusted_proxies", c.TrustedProxies),
 		slog.Int("form_rate_limit", c.Form.RateLimit),
 		slog.Duration("form_rate_window", c.Form.RateWindow),
+		slog.Bool("encryption_key_set", len(c.Mail.EncryptionKey) > 0),
+		slog.Int("encryption_old_keys", len(c.Mail.OldKeys)),
+		slog.Int64("mail_max_mb", c.Mail.MaxMessageBytes>>20),
+		slog.Duration("mail_poll_interval", c.Mail.PollInterval),
+		slog.Int("mail_ack_limit", c.Mail.AckLimit),
 	)
 }
 

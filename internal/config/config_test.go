@@ -55,6 +55,8 @@ func TestBadValuesNameTheirSource(t *testing.T) {
 		{map[string]string{"HELPDESK_TRUSTED_PROXIES": "10.0.0.0/8, nonsense"}, nil, "HELPDESK_TRUSTED_PROXIES"},
 		{map[string]string{"HELPDESK_FORM_MAX_ATTACHMENT_MB": "500"}, nil, "HELPDESK_FORM_MAX_ATTACHMENT_MB"},
 		{map[string]string{"HELPDESK_AUTOCLOSE_AFTER": "4 days"}, nil, "HELPDESK_AUTOCLOSE_AFTER"},
+		{map[string]string{"HELPDESK_SLA_SWEEP_EVERY": "10ms"}, nil, "HELPDESK_SLA_SWEEP_EVERY"},
+		{nil, []string{"--sla-sweep-every", "2h"}, "--sla-sweep-every"},
 		{nil, []string{"--form-rate-window", "-1m"}, "--form-rate-window"},
 		{nil, []string{"--no-such-flag"}, "no-such-flag"},
 	}
