@@ -10,7 +10,6 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/openhelpdesk/helpdesk/internal/config"
-	"github.com/openhelpdesk/helpdesk/knowledgebase"
 	"github.com/openhelpdesk/helpdesk/mailin"
 	"github.com/openhelpdesk/helpdesk/mailout"
 	"github.com/openhelpdesk/helpdesk/tickets"
@@ -69,12 +68,11 @@ func runIngest(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer odb.Close()
-	desk := tickets.NewDesk(odb.DB, tickets.Limits{})
-	desk.AddHook(knowledgebase.FeedHook) // tickets from mail reach every node's search index
-	ch, err := newEmailChannel(cfg, odb.DB, desk, logger)
+	svc, err := newServices(cfg, odb.DB, logger)
 	if err != nil {
 		return err
 	}
+	ch := svc.email
 	if !*once {
 		logger.Info("reading mailboxes until interrupted")
 		ch.runner.Run(ctx)

@@ -14,7 +14,6 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/openhelpdesk/helpdesk/internal/database"
-	"github.com/openhelpdesk/helpdesk/knowledgebase"
 	"github.com/openhelpdesk/helpdesk/tickets"
 	"github.com/openhelpdesk/helpdesk/web"
 )
@@ -40,24 +39,21 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	}
 	defer httpState.Close()
 
-	desk := tickets.NewDesk(odb.DB, tickets.Limits{})
-	// The search index learns of every ticket change from the feed rows this hook writes.
-	desk.AddHook(knowledgebase.FeedHook)
+	svc, err := newServices(cfg, odb.DB, logger)
+	if err != nil {
+		return err
+	}
+	desk, email, slaService := svc.desk, svc.email, svc.sla
 	knowledge, err := openKnowledge(ctx, cfg, odb.DB, logger)
 	if err != nil {
 		return err
 	}
 	defer knowledge.Close()
-	email, err := newEmailChannel(cfg, odb.DB, desk, logger)
-	if err != nil {
-		return err
-	}
 	if n, err := email.mailboxes.Rekey(ctx); err != nil {
 		return err
 	} else if n > 0 {
 		logger.Info("resealed mailbox passwords with the current encryption key", "mailboxes", n)
 	}
-	slaService := newSLA(odb.DB, desk, cfg, logger)
 	app, err := web.New(web.Deps{
 		SLA:        slaService,
 		Config:     cfg,

@@ -37,7 +37,11 @@ func runImport(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer odb.Close()
-	res, err := tickets.NewPurchases(tickets.NewDesk(odb.DB, tickets.Limits{})).Import(ctx, tickets.SystemActor, f, *skip)
+	svc, err := newServices(cfg, odb.DB, logger)
+	if err != nil {
+		return err
+	}
+	res, err := tickets.NewPurchases(svc.desk).Import(ctx, tickets.SystemActor, f, *skip)
 	if res != nil {
 		for _, le := range res.Errors {
 			field := ""
@@ -71,8 +75,11 @@ func runScores(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer odb.Close()
-	desk := tickets.NewDesk(odb.DB, tickets.Limits{})
-	moved, err := desk.RecomputeAll(ctx)
+	svc, err := newServices(cfg, odb.DB, logger)
+	if err != nil {
+		return err
+	}
+	moved, err := svc.desk.RecomputeAll(ctx)
 	if err != nil {
 		return err
 	}
