@@ -81,7 +81,7 @@ func TestBrowserSupportForm(t *testing.T) {
 		chromedp.SendKeys(chromedp.ID("subject"), "No puedo iniciar sesión"),
 		chromedp.SendKeys(chromedp.ID("description"), "Desde ayer la web dice que mi contraseña es incorrecta."),
 		chromedp.SetValue(chromedp.ID("urgency"), "high"),
-		chromedp.Click(chromedp.CSS("button[type=submit]")),
+		chromedp.Click(chromedp.CSS(`form[action="/support"] button[type=submit]`)),
 		chromedp.WaitVisible(chromedp.ID("email-error")),
 	)
 	if err != nil {
@@ -102,7 +102,7 @@ func TestBrowserSupportForm(t *testing.T) {
 
 	err = chromedp.Do(ctx,
 		chromedp.SetValue(chromedp.ID("email"), addr),
-		chromedp.Click(chromedp.CSS("button[type=submit]")),
+		chromedp.Click(chromedp.CSS(`form[action="/support"] button[type=submit]`)),
 		chromedp.WaitVisible(chromedp.CSS(".ref")),
 	)
 	if err != nil {

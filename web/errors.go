@@ -3,7 +3,6 @@ package web
 import (
 	"context"
 	"errors"
-	"fmt"
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
@@ -90,10 +89,17 @@ func (s *server) handleError(c *fiber.Ctx, err error) error {
 		s.Logger.Error("request failed", "request_id", body.RequestID, "method", c.Method(), "path", c.Path(), "error", err)
 	}
 	if !wantsJSON(c) {
-		msg := body.Error
-		if status == fiber.StatusRequestEntityTooLarge {
-			msg = fmt.Sprintf("What you sent is too large. Attach at most %d files of up to %d MB each.",
-				s.Config.Form.MaxAttachments, s.Config.Form.MaxAttachmentBytes>>20)
+		w := s.wordsFor(c)
+		var msg string
+		switch {
+		case status == fiber.StatusNotFound:
+			msg = w.T("error_404_lead")
+		case status == fiber.StatusRequestEntityTooLarge:
+			msg = w.T("error_upload_too_large", "Count", s.Config.Form.MaxAttachments, "MB", s.Config.Form.MaxAttachmentBytes>>20)
+		case status >= 500:
+			msg = w.T("error_500_lead", "RequestID", body.RequestID)
+		default:
+			msg = w.T(sentence(body.Error))
 		}
 		return s.renderErrorPage(c, status, msg)
 	}

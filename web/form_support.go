@@ -4,7 +4,6 @@ import (
 	"crypto/hmac"
 	"encoding/base64"
 	"errors"
-	"fmt"
 	"io"
 	"mime/multipart"
 	"net/http"
@@ -32,19 +31,13 @@ type supportFormView struct {
 	Notice          string            // about the whole form
 	MaxAttachments  int
 	MaxAttachmentMB int64
-	Urgencies       []urgencyOption
+	Urgencies       []string
 	Categories      []string // the topics teams take; the field is hidden when there are none
 }
 
-type urgencyOption struct{ Value, Label string }
-
-// urgencies says what each level means to a customer, so that "urgent" keeps its meaning.
-var urgencies = []urgencyOption{
-	{"low", "Low: a question, no hurry"},
-	{"normal", "Normal: something does not work as it should"},
-	{"high", "High: it stops me from working"},
-	{"urgent", "Urgent: everything is down"},
-}
+// urgencies are the levels a customer may choose; the page says what each means to them, so
+// that "urgent" keeps its meaning.
+var urgencies = []string{"low", "normal", "high", "urgent"}
 
 func (s *server) newSupportView(c *fiber.Ctx) supportFormView {
 	categories, err := s.Staff.Categories(c.UserContext())
@@ -81,7 +74,7 @@ func (s *server) supportSubmit(c *fiber.Ctx) error {
 		KBSession:   c.FormValue("kb_session"),
 	}
 	if !s.csrfValid(c) {
-		view.Notice = "This form had expired. Please check it and send it again."
+		view.Notice = s.wordsFor(c).T("form_expired_notice")
 		return s.render(c, fiber.StatusForbidden, "support.html", view)
 	}
 	if c.FormValue(honeypotField) != "" {
@@ -89,10 +82,11 @@ func (s *server) supportSubmit(c *fiber.Ctx) error {
 		return c.Redirect("/support/sent", fiber.StatusSeeOther)
 	}
 	var v tickets.ValidationError
-	files := s.formAttachments(c, &v)
+	w := s.wordsFor(c)
+	files := s.formAttachments(c, w, &v)
 	urgency, err := tickets.ParseLevel(view.Values.Urgency)
 	if err != nil {
-		v.Add("urgency", "Choose one of the listed urgencies.")
+		v.Add("urgency", w.T("urgency_choose"))
 		urgency = tickets.Normal
 	}
 	in := tickets.NewTicket{
@@ -142,26 +136,27 @@ func (s *server) rejectSupport(c *fiber.Ctx, view supportFormView, err error) er
 			input, ok = "attachments", true
 		}
 		if ok && view.Errors[input] == "" {
-			view.Errors[input] = sentence(f.Message)
+			// Domain messages are English sentences; the catalog translates the common ones.
+			view.Errors[input] = s.wordsFor(c).T(sentence(f.Message))
 		}
 	}
-	view.Notice = "Please correct the marked fields."
+	view.Notice = s.wordsFor(c).T("form_fix_fields")
 	if len(c.Request().Header.MultipartFormBoundary()) > 0 {
 		if form, err := c.MultipartForm(); err == nil && len(form.File["attachments"]) > 0 && view.Errors["attachments"] == "" {
-			view.Errors["attachments"] = "Browsers cannot keep files in a returned form: please choose your files again."
+			view.Errors["attachments"] = s.wordsFor(c).T("attach_again")
 		}
 	}
 	return s.render(c, fiber.StatusUnprocessableEntity, "support.html", view)
 }
 
 // formAttachments reads the uploaded files within the form's limits.
-func (s *server) formAttachments(c *fiber.Ctx, v *tickets.ValidationError) []tickets.NewAttachment {
+func (s *server) formAttachments(c *fiber.Ctx, w *words, v *tickets.ValidationError) []tickets.NewAttachment {
 	if len(c.Request().Header.MultipartFormBoundary()) == 0 {
 		return nil
 	}
 	form, err := c.MultipartForm()
 	if err != nil {
-		v.Add("attachments", "The upload was incomplete; please try again.")
+		v.Add("attachments", w.T("attach_incomplete"))
 		return nil
 	}
 	var headers []*multipart.FileHeader
@@ -173,18 +168,18 @@ func (s *server) formAttachments(c *fiber.Ctx, v *tickets.ValidationError) []tic
 	}
 	limit := s.Config.Form.MaxAttachmentBytes
 	if len(headers) > s.Config.Form.MaxAttachments {
-		v.Add("attachments", fmt.Sprintf("Attach at most %d files.", s.Config.Form.MaxAttachments))
+		v.Add("attachments", w.T("attach_too_many", "Count", s.Config.Form.MaxAttachments))
 		return nil
 	}
 	files := make([]tickets.NewAttachment, 0, len(headers))
 	for _, fh := range headers {
 		if fh.Size > limit {
-			v.Add("attachments", fmt.Sprintf("%s is larger than %d MB.", fh.Filename, limit>>20))
+			v.Add("attachments", w.T("attach_too_large", "Name", fh.Filename, "MB", limit>>20))
 			continue
 		}
 		data, err := readUpload(fh, limit)
 		if err != nil {
-			v.Add("attachments", fmt.Sprintf("%s could not be read; please attach it again.", fh.Filename))
+			v.Add("attachments", w.T("attach_unreadable", "Name", fh.Filename))
 			continue
 		}
 		ct := fh.Header.Get(fiber.HeaderContentType)
@@ -236,8 +231,7 @@ func (s *server) verifyRef(token string) (int64, bool) {
 // formRateLimited answers a visitor who has sent the form too often.
 func (s *server) formRateLimited(c *fiber.Ctx) error {
 	c.Set(fiber.HeaderRetryAfter, strconv.Itoa(int(s.Config.Form.RateWindow.Seconds())))
-	return s.renderErrorPage(c, fiber.StatusTooManyRequests,
-		"You have sent this form several times in a short while. Please wait a few minutes and try again.")
+	return s.renderErrorPage(c, fiber.StatusTooManyRequests, s.wordsFor(c).T("form_rate_limited"))
 }
 
 // sentence makes a domain message ("is required") read well next to a field.

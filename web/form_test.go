@@ -14,20 +14,24 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 )
 
-// visitor is one browser on the support form: its own IP and cookie jar.
+// visitor is one browser: its own IP, its cookie jar, and the form token of the last page it
+// loaded. Staff, customers in the portal and visitors of the support form all use it.
 type visitor struct {
-	t      *testing.T
-	app    *fiber.App
-	ip     string
-	cookie string
+	t       *testing.T
+	app     *fiber.App
+	ip      string
+	cookies map[string]string
+	csrf    string // the _csrf of the last page loaded
 }
 
 func newVisitor(t *testing.T, a *fiber.App) *visitor {
-	return &visitor{t: t, app: a, ip: fmt.Sprintf("198.51.100.%d", unique.Add(1)%250+1)}
+	n := unique.Add(1)
+	return &visitor{t: t, app: a, ip: fmt.Sprintf("198.51.%d.%d", 100+n/250%100, n%250+1), cookies: map[string]string{}}
 }
 
 var csrfInput = regexp.MustCompile(`name="_csrf" value="([^"]+)"`)
@@ -35,30 +39,65 @@ var csrfInput = regexp.MustCompile(`name="_csrf" value="([^"]+)"`)
 // open loads the form and returns its CSRF token.
 func (v *visitor) open() string {
 	v.t.Helper()
-	res := v.do(httptest.NewRequest("GET", "/support", nil))
+	res := v.get("/support")
 	if res.status != 200 {
 		v.t.Fatalf("GET /support: %d", res.status)
 	}
-	m := csrfInput.FindStringSubmatch(string(res.body))
-	if m == nil {
+	if v.csrf == "" {
 		v.t.Fatalf("no CSRF token in the form:\n%s", res.body)
 	}
-	return m[1]
+	return v.csrf
 }
 
 func (v *visitor) do(req *http.Request) response {
 	v.t.Helper()
 	req.Header.Set("X-Forwarded-For", v.ip)
-	if v.cookie != "" {
-		req.Header.Set("Cookie", v.cookie)
+	if len(v.cookies) > 0 {
+		var jar []string
+		for name, value := range v.cookies {
+			jar = append(jar, name+"="+value)
+		}
+		req.Header.Set("Cookie", strings.Join(jar, "; "))
 	}
 	res := send(v.t, v.app, req)
 	for _, c := range (&http.Response{Header: res.header}).Cookies() {
-		if c.Name == "helpdesk_csrf" {
-			v.cookie = c.Name + "=" + c.Value
+		if c.MaxAge < 0 || c.Value == "" || (!c.Expires.IsZero() && c.Expires.Before(time.Now())) {
+			delete(v.cookies, c.Name)
+		} else {
+			v.cookies[c.Name] = c.Value
 		}
 	}
+	if m := csrfInput.FindSubmatch(res.body); m != nil {
+		v.csrf = string(m[1])
+	}
 	return res
+}
+
+// get loads a page.
+func (v *visitor) get(path string) response {
+	v.t.Helper()
+	return v.do(httptest.NewRequest("GET", path, nil))
+}
+
+// post sends a form as a browser without JavaScript does, with the token of the last page
+// unless the form names its own _csrf.
+func (v *visitor) post(path string, form url.Values) response {
+	v.t.Helper()
+	if !form.Has("_csrf") {
+		form = cloneValues(form)
+		form.Set("_csrf", v.csrf)
+	}
+	req := httptest.NewRequest("POST", path, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	return v.do(req)
+}
+
+func cloneValues(form url.Values) url.Values {
+	out := url.Values{}
+	for k, vs := range form {
+		out[k] = append([]string(nil), vs...)
+	}
+	return out
 }
 
 type upload struct {
@@ -202,7 +241,7 @@ func TestSupportFormRefusesMissingOrForeignCSRF(t *testing.T) {
 	}
 	// A forged cookie is refused too.
 	forged := newVisitor(t, app)
-	forged.cookie = "helpdesk_csrf=AAAAAAAAAAAAAAAAAAAAAA.AAAA"
+	forged.cookies["helpdesk_csrf"] = "AAAAAAAAAAAAAAAAAAAAAA.AAAA"
 	if res := forged.submit(validForm("AAAA", addr)); res.status != 403 {
 		t.Errorf("forged cookie: %d", res.status)
 	}

@@ -71,7 +71,7 @@ func TestBrowserSupportSuggestions(t *testing.T) {
 	err = chromedp.Do(ctx,
 		chromedp.SendKeys(chromedp.ID("email"), email("browserkb")),
 		chromedp.SendKeys(chromedp.ID("description"), "El artículo no me ayudó: sigo sin poder entrar."),
-		chromedp.Click(chromedp.CSS("button[type=submit]")),
+		chromedp.Click(chromedp.CSS(`form[action="/support"] button[type=submit]`)),
 		chromedp.WaitVisible(chromedp.CSS(".ref")),
 	)
 	if err != nil {

@@ -12,6 +12,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -46,6 +47,10 @@ var (
 	// kb is the knowledge base every app of the tests shares; tests Sync it after changes.
 	kb *knowledgebase.Base
 )
+
+// testPassword is every test user's password.
+const testPassword = "correct horse battery staple"
+
 
 func TestMain(m *testing.M) {
 	kbDir, err := os.MkdirTemp("", "helpdesk-web-kb-")
@@ -87,6 +92,9 @@ func TestMain(m *testing.M) {
 				return err
 			}
 			if *r.token, _, err = staff.CreateToken(ctx, tickets.SystemActor, u.ID, "test"); err != nil {
+				return err
+			}
+			if err := staff.SetPassword(ctx, tickets.SystemActor, u.ID, testPassword); err != nil {
 				return err
 			}
 			if r.role == tickets.RoleAgent {
@@ -144,7 +152,38 @@ func newAppOn(db *gorm.DB, cfg *config.Config, logger *slog.Logger) (*fiber.App,
 		HTTPState:  httpState,
 		SigningKey: []byte("0123456789abcdef0123456789abcdef"),
 		Logger:     logger,
+		Notify:     outbox.notify,
 	})
+}
+
+// sentNotice is a system email the app asked to send.
+type sentNotice struct{ to, subject, text string }
+
+// noticeBox keeps what the apps of the tests emailed, in place of the outbox.
+type noticeBox struct {
+	mu   sync.Mutex
+	sent []sentNotice
+}
+
+var outbox noticeBox
+
+func (b *noticeBox) notify(_ context.Context, to, subject, text string) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.sent = append(b.sent, sentNotice{to, subject, text})
+	return nil
+}
+
+// last is the latest notice sent to an address.
+func (b *noticeBox) last(to string) (sentNotice, bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for i := len(b.sent) - 1; i >= 0; i-- {
+		if b.sent[i].to == to {
+			return b.sent[i], true
+		}
+	}
+	return sentNotice{}, false
 }
 
 func loadSpec() error {

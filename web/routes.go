@@ -2,6 +2,7 @@ package web
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/limiter"
@@ -19,6 +20,10 @@ const (
 	supervisor               // supervisors and admins
 	admin                    // admins only
 	beacon                   // a public page's report (a suggestion opened): its own per-IP limit
+	signIn                   // the sign-in and password forms' POSTs: a per-IP limit against guessing
+	deskPage                 // staff pages, any role, with a session (forms checked for CSRF)
+	supervisorPage           // staff pages for supervisors and admins
+	adminPage                // staff pages for admins
 )
 
 type route struct {
@@ -39,6 +44,22 @@ func (s *server) routes() []route {
 		{"GET", "/support", public, s.supportForm},
 		{"POST", "/support", formSubmit, s.supportSubmit},
 		{"GET", "/support/sent", public, s.supportSent},
+		{"POST", "/lang", signIn, s.setLanguage},
+
+		{"GET", "/login", public, s.loginForm},
+		{"POST", "/login", signIn, s.login},
+		{"POST", "/logout", deskPage, s.logout},
+		{"GET", "/password/forgot", public, s.passwordForgotForm},
+		{"POST", "/password/forgot", signIn, s.passwordForgot},
+		{"GET", "/password/reset", public, s.passwordResetForm},
+		{"POST", "/password/reset", signIn, s.passwordReset},
+
+		// Desk pages (queue, ticket, customer).
+		{"GET", "/desk", deskPage, s.deskHome},
+
+		// Supervisor and admin pages.
+
+		// Customer portal.
 
 		{"GET", "/kb", public, s.kbIndex},
 		{"GET", "/kb/articles/:id", public, s.kbArticle},
@@ -127,7 +148,20 @@ func (s *server) mount(app *fiber.App) error {
 		KeyGenerator: func(c *fiber.Ctx) string { return "beacon:" + c.IP() },
 		LimitReached: func(c *fiber.Ctx) error { return c.SendStatus(fiber.StatusTooManyRequests) },
 	})
+	limitSignIn := limiter.New(limiter.Config{
+		Max:          20,
+		Expiration:   10 * time.Minute,
+		Storage:      s.HTTPState,
+		KeyGenerator: func(c *fiber.Ctx) string { return "signin:" + c.IP() },
+		LimitReached: func(c *fiber.Ctx) error {
+			return s.renderErrorPage(c, fiber.StatusTooManyRequests, s.wordsFor(c).T("error_too_many_signins"))
+		},
+	})
 	guards := map[access][]fiber.Handler{
+		signIn:         {limitSignIn},
+		deskPage:       {s.requirePage(tickets.RoleAgent)},
+		supervisorPage: {s.requirePage(tickets.RoleSupervisor)},
+		adminPage:      {s.requirePage(tickets.RoleAdmin)},
 		public: nil,
 		beacon: {limitBeacons},
 		// The limit counts before the CSRF check, so that bots without tokens are counted too.

@@ -39,6 +39,9 @@ type Deps struct {
 	SLA *sla.Service
 	// HTTPState keeps CSRF tokens and rate-limit counters where every node sees them.
 	HTTPState fiber.Storage
+	// Notify emails a system message to one address (password reset links); nil when the
+	// installation sends no mail.
+	Notify func(ctx context.Context, to, subject, text string) error
 	// SigningKey signs links we hand out (the form's confirmation page).
 	SigningKey []byte
 	Logger     *slog.Logger
@@ -47,6 +50,7 @@ type Deps struct {
 type server struct {
 	Deps
 	pages map[string]*template.Template
+	words *translator
 }
 
 //go:embed templates static openapi.json
@@ -67,7 +71,11 @@ func New(d Deps) (*fiber.App, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &server{Deps: d, pages: pages}
+	words, err := newTranslator()
+	if err != nil {
+		return nil, err
+	}
+	s := &server{Deps: d, pages: pages, words: words}
 	cfg := fiber.Config{
 		AppName:               "helpdesk",
 		ErrorHandler:          s.handleError,

@@ -12,8 +12,10 @@ import (
 
 	fiberpg "github.com/gofiber/storage/postgres/v3"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"gorm.io/gorm"
 
 	"github.com/openhelpdesk/helpdesk/internal/database"
+	"github.com/openhelpdesk/helpdesk/mailout"
 	"github.com/openhelpdesk/helpdesk/tickets"
 	"github.com/openhelpdesk/helpdesk/web"
 )
@@ -67,6 +69,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		SigningKey: signingKey,
 		Logger:     logger,
 		Mail:       email.webDeps(odb.DB),
+		Notify:     notifyByEmail(odb.DB),
 	})
 	if err != nil {
 		return err
@@ -131,6 +134,16 @@ func openHTTPState(ctx context.Context, dsn string) (store *fiberpg.Storage, err
 	}()
 	// The table comes from our migrations; the library only checks its shape.
 	return fiberpg.New(fiberpg.Config{DB: pool, Table: "http_state", GCInterval: time.Minute}), nil
+}
+
+// notifyByEmail queues a system message (a password reset link) in the outbox, from the first
+// mailbox, so that it goes out with the same retries and delivery records as every other mail.
+func notifyByEmail(db *gorm.DB) func(ctx context.Context, to, subject, text string) error {
+	return func(ctx context.Context, to, subject, text string) error {
+		return db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+			return mailout.Enqueue(tx, mailout.Outgoing{Kind: mailout.KindNotice, To: []string{to}, Subject: subject, Text: text})
+		})
+	}
 }
 
 // autoCloseLoop closes tickets that have stayed solved for the configured time. Every node runs
