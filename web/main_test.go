@@ -51,7 +51,6 @@ var (
 // testPassword is every test user's password.
 const testPassword = "correct horse battery staple"
 
-
 func TestMain(m *testing.M) {
 	kbDir, err := os.MkdirTemp("", "helpdesk-web-kb-")
 	if err != nil {

@@ -22,7 +22,7 @@ var templateFuncs = template.FuncMap{
 		b, err := json.Marshal(v)
 		return template.JS(b), err
 	},
-	"ref": tickets.Ref,
+	"ref":  tickets.Ref,
 	"date": func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04") },
 	"datePtr": func(t *time.Time) string {
 		if t == nil {

@@ -14,16 +14,16 @@ import (
 type access int
 
 const (
-	public     access = iota // anyone
-	formSubmit               // a public form's POST: a per-IP rate limit (the handler checks CSRF)
-	agent                    // staff with an API token, any role
-	supervisor               // supervisors and admins
-	admin                    // admins only
-	beacon                   // a public page's report (a suggestion opened): its own per-IP limit
-	signIn                   // the sign-in and password forms' POSTs: a per-IP limit against guessing
-	deskPage                 // staff pages, any role, with a session (forms checked for CSRF)
-	supervisorPage           // staff pages for supervisors and admins
-	adminPage                // staff pages for admins
+	public         access = iota // anyone
+	formSubmit                   // a public form's POST: a per-IP rate limit (the handler checks CSRF)
+	agent                        // staff with an API token, any role
+	supervisor                   // supervisors and admins
+	admin                        // admins only
+	beacon                       // a public page's report (a suggestion opened): its own per-IP limit
+	signIn                       // the sign-in and password forms' POSTs: a per-IP limit against guessing
+	deskPage                     // staff pages, any role, with a session (forms checked for CSRF)
+	supervisorPage               // staff pages for supervisors and admins
+	adminPage                    // staff pages for admins
 )
 
 type route struct {
@@ -162,8 +162,8 @@ func (s *server) mount(app *fiber.App) error {
 		deskPage:       {s.requirePage(tickets.RoleAgent)},
 		supervisorPage: {s.requirePage(tickets.RoleSupervisor)},
 		adminPage:      {s.requirePage(tickets.RoleAdmin)},
-		public: nil,
-		beacon: {limitBeacons},
+		public:         nil,
+		beacon:         {limitBeacons},
 		// The limit counts before the CSRF check, so that bots without tokens are counted too.
 		formSubmit: {limitSubmissions},
 		agent:      {s.requireRole(tickets.RoleAgent)},
