@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -39,12 +40,14 @@ func crashHelper() int {
 	}
 	id, _ := strconv.ParseInt(os.Getenv("MAILIN_CRASH_MAILBOX"), 10, 64)
 	r := newRunner(tickets.NewDesk(db, tickets.Limits{}), mailin.RunnerOptions{})
-	mailin.SetBatchMessages(r, 20)
+	mailin.SetBatchMessages(r, 30)
 	if point, nth, ok := strings.Cut(os.Getenv("MAILIN_CRASH_POINT"), ":"); ok {
-		left, _ := strconv.Atoi(nth)
+		n, _ := strconv.Atoi(nth)
+		var left atomic.Int64 // a split batch reaches the points from two goroutines
+		left.Store(int64(n))
 		mailin.SetCrashHook(r, func(p string) {
 			if p == point {
-				if left--; left == 0 {
+				if left.Add(-1) == 0 {
 					syscall.Kill(os.Getpid(), syscall.SIGKILL)
 					time.Sleep(time.Minute)
 				}
@@ -114,6 +117,7 @@ func TestCrashSafety(t *testing.T) {
 	plan := []string{
 		"after-message:3", "before-commit:1", "after-commit:1", "after-message:17", "before-commit:2",
 		"after-commit:2", "after-message:40", "after-commit:3", "before-commit:3", "after-message:1",
+		"before-checkpoint:1", "before-checkpoint:2",
 	}
 	kills := 0
 	for _, point := range plan {

@@ -208,7 +208,7 @@ func (s *session) sync(ctx context.Context) (SyncStats, error) {
 		if b.err != nil {
 			return stats, b.err
 		}
-		results, err := s.r.ingester.IngestBatch(ctx, s.mbox, s.mbox.UIDValidity, b.msgs)
+		results, err := s.r.ingester.ingestSplit(ctx, s.mbox, s.mbox.UIDValidity, b.msgs)
 		if err != nil {
 			return stats, err
 		}

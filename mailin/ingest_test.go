@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -436,4 +437,57 @@ func TestRunnerIdleAndReconnect(t *testing.T) {
 	// The new server holds the old message (UID 1, already in) and a new one.
 	srv2.deliver(t, "INBOX", first, simple("<"+emailAddr("idle")+">", subject2, msgID("idle"), "again"))
 	waitFor(subject2)
+}
+
+// A backlog taken in as one batch: forty customers write at once, and some answer messages of
+// the same backlog — their own, or one a colleague sent. Every
+// answer lands on its ticket, whether the batch went in as one transaction or split in two,
+// and the checkpoint passes the whole batch.
+func TestBacklogThreadsWithinABatch(t *testing.T) {
+	for _, crossSender := range []bool{false, true} {
+		t.Run(fmt.Sprintf("reply from another sender: %v", crossSender), func(t *testing.T) {
+			srv := newMemIMAP(t)
+			mbox := addMailbox(t, srv.addr, mailboxOpts{})
+			r := newRunner(newDesk(), mailin.RunnerOptions{})
+			mailin.SetBatchMessages(r, 100)
+			var split atomic.Bool // the hook runs on both halves' goroutines
+			mailin.SetCrashHook(r, func(point string) {
+				if point == "before-checkpoint" {
+					split.Store(true)
+				}
+			})
+			var raws [][]byte
+			ids := make([]string, 40)
+			senders := make([]string, 40)
+			for i := range 40 {
+				ids[i], senders[i] = msgID("backlog"), emailAddr(fmt.Sprintf("backlog%d", i))
+				raws = append(raws, simple("Customer <"+senders[i]+">", fmt.Sprintf("Problem %d", i), ids[i], "It broke."))
+			}
+			// Answers to messages of the same backlog.
+			raws = append(raws, simple("Customer <"+senders[3]+">", "Re: Problem 3", msgID("answer"), "More details.", "In-Reply-To: <"+ids[3]+">"))
+			if crossSender {
+				raws = append(raws, simple("Colleague <"+senders[8]+">", "Re: Problem 7", msgID("answer"), "Me too.", "In-Reply-To: <"+ids[7]+">"))
+			}
+			srv.deliver(t, "INBOX", raws...)
+			stats := syncOnce(t, r, mbox)
+			answers := 1
+			if crossSender {
+				answers = 2
+			}
+			if stats.Tickets != 40 || stats.Messages != answers {
+				t.Fatalf("stats %+v: want 40 tickets and %d answers on them", stats, answers)
+			}
+			if !crossSender && !split.Load() {
+				t.Error("forty senders with nothing between them went in as one transaction")
+			}
+			var lastUID int64
+			db.Raw(`SELECT last_uid FROM mailboxes WHERE id = ?`, mbox.ID).Scan(&lastUID)
+			if lastUID != int64(len(raws)) {
+				t.Errorf("checkpoint at %d, want %d", lastUID, len(raws))
+			}
+			if again := syncOnce(t, r, mbox); again.Tickets+again.Messages != 0 {
+				t.Errorf("a second sync took in %+v", again)
+			}
+		})
+	}
 }
