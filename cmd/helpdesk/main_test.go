@@ -6,10 +6,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -17,7 +20,9 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/openhelpdesk/helpdesk/internal/database"
 	"github.com/openhelpdesk/helpdesk/internal/testdb"
+	"github.com/openhelpdesk/helpdesk/tickets"
 )
 
 var testDSN string
@@ -241,6 +246,26 @@ func TestUserAdd(t *testing.T) {
 	if !strings.HasPrefix(token, "hd_") || strings.Contains(out, "a very long passphrase") {
 		t.Errorf("output:\n%s", out)
 	}
+	// Without a password, the one who ran the command gets a link to choose one.
+	code, out, errs = runCmd(context.Background(), vars, "user", "add", "--email", "di@example.com", "--name", "Di", "--role", "admin")
+	link := regexp.MustCompile(`http://\S+/password/reset\?token=(\S+)`).FindStringSubmatch(out)
+	if code != 0 || link == nil || !strings.HasPrefix(lastLine(out), "hd_") {
+		t.Fatalf("user add without a password: %d %s %s", code, out, errs)
+	}
+	token, _ = url.QueryUnescape(link[1])
+	odb, err := database.Open(context.Background(), testDSN, database.Options{Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer database.Close(odb)
+	staff := tickets.NewStaff(odb)
+	if _, err := staff.ResetPassword(context.Background(), token, "a brand new passphrase"); err != nil {
+		t.Errorf("the printed link does not set a password: %v", err)
+	}
+	if _, err := staff.CheckPassword(context.Background(), "di@example.com", "a brand new passphrase"); err != nil {
+		t.Errorf("cannot sign in with the password chosen by the link: %v", err)
+	}
+
 	cases := []struct {
 		args []string
 		want string

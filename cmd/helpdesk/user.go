@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"net/url"
 
 	"github.com/openhelpdesk/helpdesk/tickets"
 )
@@ -50,6 +51,15 @@ func runUser(ctx context.Context, e *env, args []string) error {
 	fmt.Fprintf(e.stdout, "Created %s %s <%s> (id %d).\n", u.Role, u.Name, u.Email, u.ID)
 	if password != "" {
 		fmt.Fprintln(e.stdout, "They can sign in with the password from", *passwordEnv+".")
+	} else {
+		// Nobody has a password yet on a fresh install, and mail may not be set up: the
+		// set-password link goes to whoever ran the command.
+		reset, _, err := staff.StartPasswordReset(ctx, u.Email)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "To choose a password and sign in, open within %s:\n%s/password/reset?token=%s\n",
+			tickets.PasswordResetTTL, cfg.BaseURL, url.QueryEscape(reset))
 	}
 	fmt.Fprintln(e.stdout, "API token (shown once; keep it secret):")
 	fmt.Fprintln(e.stdout, secret)
