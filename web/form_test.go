@@ -319,6 +319,16 @@ func TestSupportFormAttachmentLimits(t *testing.T) {
 	if count(t, `SELECT count(*) FROM tickets`) != before {
 		t.Error("a refused upload created a ticket")
 	}
+
+	// A limit of one still reads as a sentence, not as the message's id.
+	one, err := newApp(testConfig(map[string]string{"HELPDESK_FORM_MAX_ATTACHMENTS": "1"}), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page := newVisitor(t, one).get("/support")
+	if !strings.Contains(string(page.body), "Up to one file of 10 MB") || strings.Contains(string(page.body), "attachments_hint") {
+		t.Errorf("the form with a limit of one file:\n%s", page.body)
+	}
 }
 
 // A body beyond what any valid form can be is cut off before it is read, and the visitor gets a

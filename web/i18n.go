@@ -74,6 +74,11 @@ func (w *words) T(id string, args ...any) string {
 		}
 	}
 	s, err := w.l.Localize(&i18n.LocalizeConfig{MessageID: id, TemplateData: data, PluralCount: data["Count"]})
+	if err != nil && data["Count"] != nil {
+		// A message with a Count but no plural forms (a limit, not a number of things) has
+		// only "other", which go-i18n will not pick for a count of one.
+		s, err = w.l.Localize(&i18n.LocalizeConfig{MessageID: id, TemplateData: data})
+	}
 	if err != nil {
 		return id
 	}
