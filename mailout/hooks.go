@@ -18,9 +18,10 @@ import (
 
 // Mail queues the desk's outgoing mail from inside its transactions: register Hook on the desk.
 type Mail struct {
-	ackLimit  int
-	ticketURL func(ticketID int64) string
-	logger    *slog.Logger
+	ackLimit   int
+	ticketURL  func(ticketID int64) string
+	portalLink func(tx *gorm.DB, ticketID int64) (string, error)
+	logger     *slog.Logger
 }
 
 // Options tune what Mail queues.
@@ -29,7 +30,12 @@ type Options struct {
 	AckLimit int
 	// TicketURL is the link a customer gets in an acknowledgement.
 	TicketURL func(ticketID int64) string
-	Logger    *slog.Logger
+	// PortalLink, when set, makes the customer's own link to the portal inside the transaction
+	// that queues the mail (a link row commits with the mail or not at all). It takes the place
+	// of TicketURL in acknowledgements and is added to the foot of public replies that go to the
+	// customer alone; replies that reach others too get TicketURL there instead.
+	PortalLink func(tx *gorm.DB, ticketID int64) (string, error)
+	Logger     *slog.Logger
 }
 
 // New returns the mail queue.
@@ -40,7 +46,7 @@ func New(opts Options) *Mail {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	return &Mail{ackLimit: opts.AckLimit, ticketURL: opts.TicketURL, logger: opts.Logger}
+	return &Mail{ackLimit: opts.AckLimit, ticketURL: opts.TicketURL, portalLink: opts.PortalLink, logger: opts.Logger}
 }
 
 // Hook is a tickets.Hook: it queues an acknowledgement for each new ticket from email or the web
@@ -163,6 +169,11 @@ func (m *Mail) queueAck(tx *gorm.DB, ticketID int64) error {
 		}
 	}
 	data := ackData{Ref: tickets.Ref(ticketID), Subject: t.Subject, Name: name, URL: m.ticketURL(ticketID)}
+	if m.portalLink != nil {
+		if data.URL, err = m.portalLink(tx, ticketID); err != nil {
+			return fmt.Errorf("mailout: portal link: %w", err)
+		}
+	}
 	text, html, err := renderAck(data)
 	if err != nil {
 		return err
@@ -279,11 +290,54 @@ func (m *Mail) queueReply(tx *gorm.DB, ticketID, messageID int64) error {
 			return err
 		}
 	}
+	if m.portalLink != nil {
+		// The portal link signs in as the ticket's customer, so it goes only in a mail to
+		// them alone. A mail that also reaches someone else (a copied colleague, a reply to
+		// another sender) links to the portal's front page, where the customer asks for one.
+		link := m.ticketURL(ticketID)
+		alone, err := onlyToCustomer(tx, ticketID, to, cc)
+		if err != nil {
+			return err
+		}
+		if alone {
+			if link, err = m.portalLink(tx, ticketID); err != nil {
+				return fmt.Errorf("mailout: portal link: %w", err)
+			}
+		}
+		if link != "" {
+			msg.BodyText, msg.BodyHTML = withPortalLink(msg.BodyText, msg.BodyHTML, link)
+		}
+	}
 	return Enqueue(tx, Outgoing{
 		Kind: KindReply, MailboxID: mailboxID, TicketID: ticketID, TicketMessageID: messageID,
 		To: []string{to}, Cc: cc, Subject: "Re: " + t.Subject + " " + mailin.Token(ticketID),
 		Text: msg.BodyText, HTML: msg.BodyHTML, Headers: headers, MessageID: NewMessageID(domain),
 	})
+}
+
+// onlyToCustomer tells whether a mail goes to the ticket's customer and nobody else.
+func onlyToCustomer(tx *gorm.DB, ticketID int64, to string, cc []string) (bool, error) {
+	if len(cc) > 0 {
+		return false, nil
+	}
+	var own bool
+	err := tx.Raw(`SELECT EXISTS (SELECT 1 FROM tickets t JOIN customer_identities i ON i.customer_id = t.customer_id
+		WHERE t.id = ? AND i.kind = 'email' AND lower(i.value) = lower(?))`, ticketID, to).Scan(&own).Error
+	if err != nil {
+		return false, fmt.Errorf("mailout: reply recipient: %w", err)
+	}
+	return own, nil
+}
+
+// withPortalLink adds the customer's portal link at the foot of a reply, after a signature
+// separator so that mail clients fold it away when quoting.
+func withPortalLink(text, html, link string) (string, string) {
+	text += "\n\n-- \nSee this request and answer online: " + link + "\n"
+	if html != "" {
+		esc := template.HTMLEscapeString(link)
+		html += `<p style="color:#555"><small>See this request and answer online: <a href="` + esc + `">` + esc + `</a></small></p>`
+	}
+	return text, html
 }
 
 //go:embed templates

@@ -33,9 +33,18 @@ func newEmailChannel(cfg *config.Config, db *gorm.DB, desk *tickets.Desk, logger
 	}
 	mailboxes := mailin.NewMailboxes(db, keys)
 	mail := mailout.New(mailout.Options{
-		AckLimit:  cfg.Mail.AckLimit,
-		TicketURL: func(int64) string { return cfg.BaseURL + "/support" },
-		Logger:    logger,
+		AckLimit: cfg.Mail.AckLimit,
+		// Every mail to a customer carries their own expiring link to the portal; one that
+		// also reaches others carries the portal's front page instead.
+		TicketURL: func(int64) string { return cfg.BaseURL + "/portal" },
+		PortalLink: func(tx *gorm.DB, ticketID int64) (string, error) {
+			token, err := tickets.IssuePortalLink(tx, ticketID, cfg.PortalLinkTTL)
+			if err != nil {
+				return "", err
+			}
+			return web.PortalLinkURL(cfg.BaseURL, token), nil
+		},
+		Logger: logger,
 	})
 	desk.AddHook(mail.Hook)
 	return &emailChannel{

@@ -33,8 +33,11 @@ type Config struct {
 	// Proxies whose X-Forwarded-For is believed (HELPDESK_TRUSTED_PROXIES); without them the
 	// form's rate limit counts the proxy, not the visitor.
 	TrustedProxies []string
-	Form           FormConfig
-	Mail           MailConfig
+	// PortalLinkTTL is how long a portal link in our mails lets its customer in
+	// (HELPDESK_PORTAL_LINK_TTL).
+	PortalLinkTTL time.Duration
+	Form          FormConfig
+	Mail          MailConfig
 }
 
 // MailConfig tunes the email channel.
@@ -149,6 +152,14 @@ var options = []option{
 			}
 			c.TrustedProxies = append(c.TrustedProxies, p)
 		}
+		return nil
+	}},
+	{"portal-link-ttl", "HELPDESK_PORTAL_LINK_TTL", "720h", "how long a customer portal link in our mails works, such as 720h (30 days)", func(c *Config, v string) error {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 10*time.Minute || d > 365*24*time.Hour {
+			return errors.New("must be a duration from 10m to 8760h (a year), such as 720h")
+		}
+		c.PortalLinkTTL = d
 		return nil
 	}},
 	{"form-rate-limit", "HELPDESK_FORM_RATE_LIMIT", "10", "support form submissions per IP per window", positiveInt(func(c *Config, n int) { c.Form.RateLimit = n })},
