@@ -414,12 +414,19 @@ func (s *Staff) UpdateUser(ctx context.Context, actor Actor, id int64, c UserCha
 	}
 	var u User
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		keepAnAdmin, err := adminGuard(tx, id, c)
+		if err != nil {
+			return err
+		}
 		res := tx.Model(&User{}).Where("id = ?", id).Updates(sets)
 		if res.Error != nil {
 			return fmt.Errorf("update user: %w", res.Error)
 		}
 		if res.RowsAffected == 0 {
 			return ErrNotFound
+		}
+		if err := keepAnAdmin(); err != nil {
+			return err
 		}
 		if err := tx.Take(&u, id).Error; err != nil {
 			return fmt.Errorf("read user: %w", err)

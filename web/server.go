@@ -53,7 +53,10 @@ type server struct {
 	words *translator
 }
 
-//go:embed templates static openapi.json
+// templates/_*.html is named apart: a directory pattern leaves out files starting with "_", and
+// those are the shared partials.
+//
+//go:embed templates templates/_*.html static openapi.json
 var assets embed.FS
 
 // apiBodyLimit bounds JSON bodies: a message with a few base64 attachments fits.
