@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/openhelpdesk/helpdesk/sla"
 	"github.com/openhelpdesk/helpdesk/tickets"
 )
 
@@ -58,5 +59,16 @@ func customerValueJobs(ctx context.Context, desk *tickets.Desk, logger *slog.Log
 				return err
 			})
 		},
+	}
+}
+
+// dashboardRollups refreshes the supervisor dashboard's figures every minute. Every node runs
+// it; the advisory lock and the age check in RefreshRollups leave the work to one of them.
+func dashboardRollups(ctx context.Context, svc *sla.Service, logger *slog.Logger) func() {
+	return func() {
+		every(ctx, time.Minute, "dashboard rollups", logger, func(ctx context.Context) error {
+			_, err := svc.RefreshRollups(ctx, 50*time.Second)
+			return err
+		})
 	}
 }

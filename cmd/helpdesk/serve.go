@@ -93,6 +93,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	if cfg.SLASweepEvery > 0 {
 		jobs.Go(func() { slaService.Run(jobsCtx, cfg.SLASweepEvery) })
 	}
+	jobs.Go(dashboardRollups(jobsCtx, slaService, logger))
 
 	served := make(chan error, 1)
 	go func() { served <- app.Listener(ln) }()
