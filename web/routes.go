@@ -24,6 +24,7 @@ const (
 	deskPage                     // staff pages, any role, with a session (forms checked for CSRF)
 	supervisorPage               // staff pages for supervisors and admins
 	adminPage                    // staff pages for admins
+	portalPage                   // customer portal pages: a portal session (forms checked for its CSRF token)
 )
 
 type route struct {
@@ -56,10 +57,65 @@ func (s *server) routes() []route {
 
 		// Desk pages (queue, ticket, customer).
 		{"GET", "/desk", deskPage, s.deskHome},
+		{"GET", "/desk/queue", deskPage, s.deskQueue},
+		{"GET", "/desk/queue/rows", deskPage, s.deskQueueRows},
+		{"POST", "/desk/queue/bulk", deskPage, s.deskQueueBulk},
+		{"GET", "/desk/customers", deskPage, s.deskCustomerSearch},
+		{"GET", "/desk/customers/:id", deskPage, s.deskCustomer},
+		{"GET", "/desk/customers/:id/merge", supervisorPage, s.deskCustomerMergeConfirm},
+		{"POST", "/desk/customers/:id/merge", supervisorPage, s.deskCustomerMerge},
+		{"GET", "/desk/tickets/:id", deskPage, s.deskTicket},
+		{"POST", "/desk/tickets/:id", deskPage, s.deskTicketUpdate},
+		{"POST", "/desk/tickets/:id/messages", deskPage, s.deskTicketReply},
+		{"GET", "/desk/tickets/:id/presence", deskPage, s.deskTicketPresence},
+		{"POST", "/desk/tickets/:id/presence", deskPage, s.deskTicketHeartbeat},
+		{"GET", "/desk/attachments/:id", deskPage, s.deskAttachment},
 
 		// Supervisor and admin pages.
+		{"GET", "/admin", adminPage, s.adminIndex},
+		{"GET", "/admin/users", adminPage, s.adminUsers},
+		{"POST", "/admin/users", adminPage, s.adminCreateUser},
+		{"GET", "/admin/users/:id", adminPage, s.adminUser},
+		{"POST", "/admin/users/:id", adminPage, s.adminUpdateUser},
+		{"GET", "/admin/teams", adminPage, s.adminTeams},
+		{"POST", "/admin/teams", adminPage, s.adminCreateTeam},
+		{"POST", "/admin/teams/:id", adminPage, s.adminUpdateTeam},
+		{"POST", "/admin/teams/:id/members", adminPage, s.adminAddTeamMember},
+		{"POST", "/admin/teams/:id/members/:user_id/remove", adminPage, s.adminRemoveTeamMember},
+		{"GET", "/admin/mailboxes", adminPage, s.adminMailboxes},
+		{"POST", "/admin/mailboxes", adminPage, s.adminCreateMailbox},
+		{"POST", "/admin/mailboxes/test", adminPage, s.adminTestNewMailbox},
+		{"POST", "/admin/mailboxes/:id/test", adminPage, s.adminTestMailbox},
+		{"GET", "/admin/quarantine", adminPage, s.adminQuarantine},
+		{"GET", "/admin/quarantine/:id/raw", adminPage, s.adminQuarantineRaw},
+		{"POST", "/admin/quarantine/:id/reprocess", adminPage, s.adminReprocessQuarantine},
+		{"GET", "/admin/sla", adminPage, s.adminSLA},
+		{"GET", "/admin/sla/calendars/new", adminPage, s.adminNewCalendar},
+		{"POST", "/admin/sla/calendars", adminPage, s.adminCreateCalendar},
+		{"GET", "/admin/sla/calendars/:id", adminPage, s.adminCalendar},
+		{"POST", "/admin/sla/calendars/:id", adminPage, s.adminUpdateCalendar},
+		{"POST", "/admin/sla/calendars/:id/import", adminPage, s.adminImportHolidays},
+		{"GET", "/admin/sla/policies/new", adminPage, s.adminNewPolicy},
+		{"POST", "/admin/sla/policies", adminPage, s.adminCreatePolicy},
+		{"GET", "/admin/sla/policies/:id", adminPage, s.adminPolicy},
+		{"POST", "/admin/sla/policies/:id", adminPage, s.adminUpdatePolicy},
+		{"GET", "/admin/value", adminPage, s.adminValue},
+		{"POST", "/admin/value", adminPage, s.adminSaveValue},
+		{"GET", "/admin/tokens", adminPage, s.adminTokens},
+		{"POST", "/admin/tokens", adminPage, s.adminCreateToken},
+		{"POST", "/admin/tokens/:id/revoke", adminPage, s.adminRevokeToken},
+		{"GET", "/desk/dashboard", supervisorPage, s.deskDashboard},
+		{"GET", "/desk/dashboard.csv", supervisorPage, s.deskDashboardCSV},
 
 		// Customer portal.
+		{"GET", "/portal", public, s.portalHome},
+		{"POST", "/portal", formSubmit, s.portalRequest},
+		{"GET", "/portal/t/:token", public, s.portalOpenLink},
+		{"GET", "/portal/tickets", portalPage, s.portalTickets},
+		{"GET", "/portal/tickets/:id", portalPage, s.portalTicket},
+		{"POST", "/portal/tickets/:id/messages", portalPage, s.portalReply},
+		{"GET", "/portal/attachments/:id", portalPage, s.portalAttachment},
+		{"POST", "/portal/logout", portalPage, s.portalLogout},
 
 		{"GET", "/kb", public, s.kbIndex},
 		{"GET", "/kb/articles/:id", public, s.kbArticle},
@@ -162,6 +218,7 @@ func (s *server) mount(app *fiber.App) error {
 		deskPage:       {s.requirePage(tickets.RoleAgent)},
 		supervisorPage: {s.requirePage(tickets.RoleSupervisor)},
 		adminPage:      {s.requirePage(tickets.RoleAdmin)},
+		portalPage:     {s.requirePortal},
 		public:         nil,
 		beacon:         {limitBeacons},
 		// The limit counts before the CSRF check, so that bots without tokens are counted too.
