@@ -72,3 +72,17 @@ func dashboardRollups(ctx context.Context, svc *sla.Service, logger *slog.Logger
 		})
 	}
 }
+
+// signInUpkeep deletes staff sessions and customer portal sessions that ended, and portal links
+// long expired, so that those tables hold only what can still sign someone in. Deleting twice is
+// harmless, so every node runs it.
+func signInUpkeep(ctx context.Context, staff *tickets.Staff, desk *tickets.Desk, logger *slog.Logger) func() {
+	return func() {
+		every(ctx, time.Hour, "sign-in upkeep", logger, func(ctx context.Context) error {
+			if err := staff.EndExpiredSessions(ctx); err != nil {
+				return err
+			}
+			return desk.SweepPortal(ctx)
+		})
+	}
+}

@@ -94,6 +94,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		jobs.Go(func() { slaService.Run(jobsCtx, cfg.SLASweepEvery) })
 	}
 	jobs.Go(dashboardRollups(jobsCtx, slaService, logger))
+	jobs.Go(signInUpkeep(jobsCtx, tickets.NewStaff(odb.DB), desk, logger))
 
 	served := make(chan error, 1)
 	go func() { served <- app.Listener(ln) }()
