@@ -360,6 +360,12 @@ func (s *session) wait(ctx context.Context) error {
 			return nil
 		}
 	}
+	// Some servers (go-imap's own memory server among them) announce during IDLE only what
+	// arrives after it began: a message that came between the last fetch and IDLE would wait
+	// for the poll timer. A NOOP first collects what is already there.
+	if err := s.c.Noop().Wait(); err != nil {
+		return fmt.Errorf("noop: %w", err)
+	}
 	idle, err := s.c.Idle()
 	if err != nil {
 		return fmt.Errorf("idle: %w", err)

@@ -115,6 +115,9 @@ func mailVars(ms *mailServers) map[string]string {
 		"DATABASE_URL":            testDSN,
 		"HELPDESK_ENCRYPTION_KEY": base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{1}, 32)),
 		"IMAP_PASSWORD":           "imap-pw",
+		// go-imap's memory server announces during IDLE only what arrives after IDLE began; a
+		// message delivered in the moment between our NOOP and IDLE waits for this timer.
+		"HELPDESK_MAIL_POLL_INTERVAL": "2s",
 	}
 }
 
