@@ -13,9 +13,11 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/jackc/pgx/v5"
 	"github.com/jhillyerd/enmime/v2"
 
 	"github.com/openhelpdesk/helpdesk/internal/browsertest"
+	"github.com/openhelpdesk/helpdesk/internal/testdb"
 )
 
 // screenshotDir keeps what the end-to-end test saw, for people to look at.
@@ -39,6 +41,9 @@ func TestEndToEndInTheBrowser(t *testing.T) {
 	ms := startMailServers(t)
 	vars := mailVars(ms)
 	run := time.Now().UnixNano()
+	// A database of its own: a fresh install is what this test is about, and its mailbox must
+	// not outlive it in the database the other tests share (its servers stop with it).
+	vars["DATABASE_URL"] = freshDatabase(t, fmt.Sprintf("helpdesk_e2e_%d", run))
 	adminAddr := fmt.Sprintf("ada%d@example.com", run)
 	code, out, errs := runCmd(context.Background(), vars, "user", "add", "--email", adminAddr, "--name", "Ada Admin", "--role", "admin")
 	reset := resetLinkRE.FindStringSubmatch(out)
@@ -231,6 +236,36 @@ func TestEndToEndInTheBrowser(t *testing.T) {
 		t.Errorf("charts drawn on the dashboard: %d (%v)", charts, err)
 	}
 	browsertest.Screenshot(t, supervisor, screenshotDir, "e2e-supervisor-dashboard")
+}
+
+// freshDatabase creates an empty database next to the test database and drops it after the test.
+func freshDatabase(t *testing.T, name string) string {
+	t.Helper()
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, testDSN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		conn, err := pgx.Connect(ctx, testDSN)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		defer conn.Close(ctx)
+		if _, err := conn.Exec(ctx, "DROP DATABASE "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)"); err != nil {
+			t.Error(err)
+		}
+	})
+	dsn, err := testdb.WithDatabase(testDSN, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dsn
 }
 
 // bodyOf is the text of a mail we sent, decoded: its plain part, else its HTML part.
