@@ -104,6 +104,11 @@ func serveOverLoopback(b *testing.B, poolSize int) (base string, stop func()) {
 	return "http://" + ln.Addr().String(), func() { a.Shutdown(); database.Close(pool) }
 }
 
+// withToken prepares a request with an API token.
+func withToken(token string) func(*http.Request) {
+	return func(req *http.Request) { req.Header.Set("Authorization", "Bearer "+token) }
+}
+
 func httpClient(conns int) *http.Client {
 	return &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: conns, MaxConnsPerHost: conns}}
 }
@@ -230,18 +235,7 @@ func BenchmarkListOpenTickets(b *testing.B) {
 			if i%2 == 0 && len(cursorIDs) > 0 {
 				url += "&cursor=" + tickets.EncodeCursor(cursorIDs[i%len(cursorIDs)])
 			}
-			req, _ := http.NewRequest("GET", url, nil)
-			req.Header.Set("Authorization", "Bearer "+agentToken)
-			res, err := client.Do(req)
-			if err != nil {
-				return err
-			}
-			io.Copy(io.Discard, res.Body)
-			res.Body.Close()
-			if res.StatusCode != 200 {
-				return fmt.Errorf("status %d", res.StatusCode)
-			}
-			return nil
+			return getOK(client, url, withToken(agentToken))
 		})
 		stop()
 
@@ -309,18 +303,7 @@ func BenchmarkGetCustomer(b *testing.B) {
 		client := httpClient(clients)
 		var apiLat latencies
 		apiWall := runClients(b, clients, total, &apiLat, func(i int) error {
-			req, _ := http.NewRequest("GET", fmt.Sprintf("%s/api/v1/customers/%d", base, ids[i%len(ids)]), nil)
-			req.Header.Set("Authorization", "Bearer "+agentToken)
-			res, err := client.Do(req)
-			if err != nil {
-				return err
-			}
-			io.Copy(io.Discard, res.Body)
-			res.Body.Close()
-			if res.StatusCode != 200 {
-				return fmt.Errorf("status %d", res.StatusCode)
-			}
-			return nil
+			return getOK(client, fmt.Sprintf("%s/api/v1/customers/%d", base, ids[i%len(ids)]), withToken(agentToken))
 		})
 		stop()
 
