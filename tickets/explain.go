@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"strings"
 	"sync"
 	"time"
 
@@ -122,6 +123,14 @@ type LoyaltyExplanation struct {
 type Reasoned struct {
 	Value  string `json:"value"`
 	Reason string `json:"reason"`
+	Why
+}
+
+// Why names the rule that decided a value and the figures it weighed, so that a page can say the
+// reason in its reader's language; Reason says it in English.
+type Why struct {
+	ReasonCode string            `json:"reason_code"`
+	ReasonArgs map[string]string `json:"reason_args,omitempty"`
 }
 
 // ChurnExplanation explains the churn risk.
@@ -132,6 +141,7 @@ type ChurnExplanation struct {
 	Lateness              *float64 `json:"lateness"`
 	OpenTickets           int      `json:"open_tickets"`
 	Reason                string   `json:"reason"`
+	Why
 }
 
 // explain puts a customer's stored figures into words, with the rules of scoreQuery; the tier
@@ -157,52 +167,71 @@ func explain(s *Scores, run runParams) Explanation {
 		Loyalty: LoyaltyExplanation{Value: s.Loyalty, TenureDays: s.TenureDays, TenurePoints: s.TenurePoints, RFMPoints: s.RFMPoints,
 			SupportPoints: s.SupportPoints, OpenTickets: s.OpenTickets, Tickets90Days: s.RecentTickets,
 			Rule: "tenure up to 20 (two years) + RFM up to 60 + support 20 less 5 per open ticket and 2 per ticket in 90 days"},
-		Tier: Reasoned{Value: string(s.Tier), Reason: tierReason(s, set, cut)},
 		Churn: ChurnExplanation{Value: s.ChurnRisk, DaysSinceLastPurchase: s.RecencyDays, UsualIntervalDays: roundPtr(s.UsualIntervalDays, 1),
-			Lateness: s.Lateness, OpenTickets: s.OpenTickets, Reason: churnReason(s)},
+			Lateness: s.Lateness, OpenTickets: s.OpenTickets},
 	}
+	e.Tier.Value = string(s.Tier)
+	e.Tier.Reason, e.Tier.Why = tierReason(s, set, cut)
+	e.Churn.Reason, e.Churn.Why = churnReason(s)
 	return e
 }
 
-func tierReason(s *Scores, set ValueSettings, cut cutoffs) string {
+func tierReason(s *Scores, set ValueSettings, cut cutoffs) (string, Why) {
 	switch s.Tier {
 	case TierVIP:
 		threshold := 0.0
 		if cut.VIPMinCLV != nil {
 			threshold = *cut.VIPMinCLV
 		}
-		return fmt.Sprintf("CLV %s is in the top %.1f%% of customers (at least %s)", money(s.CLV), set.VIPShare*100, money(threshold))
+		return because("tier_vip_top_share", "CLV {{.CLV}} is in the top {{.Share}}% of customers (at least {{.Threshold}})",
+			"CLV", money(s.CLV), "Share", fmt.Sprintf("%.1f", set.VIPShare*100), "Threshold", money(threshold))
 	case TierLoyal:
-		return fmt.Sprintf("loyalty %d is at least %d", s.Loyalty, set.LoyalMinLoyalty)
+		return because("tier_loyal_loyalty", "loyalty {{.Loyalty}} is at least {{.Min}}", "Loyalty", fmt.Sprint(s.Loyalty), "Min", fmt.Sprint(set.LoyalMinLoyalty))
 	case TierRepeat:
-		return fmt.Sprintf("%d purchases in 12 months, at least %d", s.Frequency, set.RepeatMinPurchases)
+		return because("tier_repeat_purchases", "{{.Purchases}} purchases in 12 months, at least {{.Min}}",
+			"Purchases", fmt.Sprint(s.Frequency), "Min", fmt.Sprint(set.RepeatMinPurchases))
 	case TierNew:
 		if s.FirstPurchaseAt == nil {
-			return "no purchases yet"
+			return because("tier_new_no_purchases", "no purchases yet")
 		}
 		days := int(s.ComputedAt.Sub(*s.FirstPurchaseAt) / (24 * time.Hour))
-		return fmt.Sprintf("first purchase %d days ago, under %d", days, set.NewDays)
+		return because("tier_new_first_purchase", "first purchase {{.Days}} days ago, under {{.Max}}", "Days", fmt.Sprint(days), "Max", fmt.Sprint(set.NewDays))
 	}
-	return "bought before, but not often enough in 12 months to repeat"
+	return because("tier_occasional", "bought before, but not often enough in 12 months to repeat")
 }
 
-func churnReason(s *Scores) string {
+func churnReason(s *Scores) (string, Why) {
 	late := func(min float64) bool { return s.Lateness != nil && *s.Lateness >= min }
 	switch {
 	case s.PurchasesTotal > 0 && s.Frequency == 0:
-		return "bought before, but nothing in the last 12 months"
+		return because("churn_lapsed", "bought before, but nothing in the last 12 months")
 	case late(2):
-		return fmt.Sprintf("%d days since the last purchase, %s times the usual interval", *s.RecencyDays, ratio(*s.Lateness))
+		return because("churn_late", "{{.Days}} days since the last purchase, {{.Ratio}} times the usual interval",
+			"Days", fmt.Sprint(*s.RecencyDays), "Ratio", ratio(*s.Lateness))
 	case late(1.5) && s.OpenTickets > 0:
-		return fmt.Sprintf("%s times the usual interval with an open ticket", ratio(*s.Lateness))
+		return because("churn_late_open_ticket", "{{.Ratio}} times the usual interval with an open ticket", "Ratio", ratio(*s.Lateness))
 	case late(1.25):
-		return fmt.Sprintf("%s times the usual interval", ratio(*s.Lateness))
+		return because("churn_a_little_late", "{{.Ratio}} times the usual interval", "Ratio", ratio(*s.Lateness))
 	case s.OpenTickets >= 2:
-		return fmt.Sprintf("%d open tickets", s.OpenTickets)
+		return because("churn_open_tickets", "{{.Open}} open tickets", "Open", fmt.Sprint(s.OpenTickets))
 	case s.PurchasesTotal < 2:
-		return "too few purchases to know the usual interval"
+		return because("churn_few_purchases", "too few purchases to know the usual interval")
 	}
-	return "buying at the usual pace"
+	return because("churn_usual_pace", "buying at the usual pace")
+}
+
+// because fills an English reason's {{.Name}} places with the figures given as name, value
+// pairs, and keeps the code and figures for pages in other languages.
+func because(code, english string, pairs ...string) (string, Why) {
+	why := Why{ReasonCode: code}
+	for i := 0; i+1 < len(pairs); i += 2 {
+		if why.ReasonArgs == nil {
+			why.ReasonArgs = map[string]string{}
+		}
+		why.ReasonArgs[pairs[i]] = pairs[i+1]
+		english = strings.ReplaceAll(english, "{{."+pairs[i]+"}}", pairs[i+1])
+	}
+	return english, why
 }
 
 func money(v float64) string { return fmt.Sprintf("%.2f", v) }

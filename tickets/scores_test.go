@@ -76,6 +76,9 @@ func checkScores(t *testing.T, name string, customerID int64, want wantScores) *
 	if want.tierReason != "" && ex.Tier.Reason != want.tierReason {
 		t.Errorf("%s: tier reason %q, want %q", name, ex.Tier.Reason, want.tierReason)
 	}
+	if ex.Tier.ReasonCode == "" || ex.Churn.ReasonCode == "" {
+		t.Errorf("%s: reasons without codes for other languages: %+v %+v", name, ex.Tier, ex.Churn)
+	}
 	if want.reason != "" && ex.Churn.Reason != want.reason {
 		t.Errorf("%s: churn reason %q, want %q", name, ex.Churn.Reason, want.reason)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"html"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -69,6 +70,17 @@ func TestDeskCustomerPage(t *testing.T) {
 			t.Errorf("the customer page lacks %q", want)
 		}
 	}
+	// In Spanish, the reasons too: from their codes and figures, not the domain's English.
+	req := httptest.NewRequest("GET", fmt.Sprintf("/desk/customers/%d", id), nil)
+	req.Header.Set("Accept-Language", "es")
+	spanish := html.UnescapeString(string(agent.v.do(req).body))
+	if strings.Contains(spanish, e.Tier.Reason) || strings.Contains(spanish, e.Churn.Reason) || strings.Contains(spanish, e.Loyalty.Rule) {
+		t.Errorf("the Spanish page has English reasons: %q, %q", e.Tier.Reason, e.Churn.Reason)
+	}
+	if !strings.Contains(spanish, "antigüedad hasta 20 puntos") || !strings.Contains(spanish, "compras en 12 meses") {
+		t.Error("the Spanish page lacks the Spanish reasons")
+	}
+
 	// Most recent first: the latest purchase and ticket come before the older ones.
 	if strings.Index(body, fmt.Sprintf("ORD-%d-2", id)) > strings.Index(body, fmt.Sprintf("ORD-%d-0", id)) {
 		t.Error("purchases are not most recent first")

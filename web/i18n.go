@@ -11,6 +11,8 @@ import (
 	"github.com/BurntSushi/toml"
 	"github.com/nicksnyder/go-i18n/v2/i18n"
 	"golang.org/x/text/language"
+
+	"github.com/openhelpdesk/helpdesk/tickets"
 )
 
 // Pages speak English and Spanish. The words live in message catalogs (locales/*.toml), read by
@@ -92,6 +94,23 @@ func (w *words) HTML(id string, args ...any) template.HTML {
 		args[i] = template.HTMLEscapeString(fmt.Sprint(args[i]))
 	}
 	return template.HTML(w.T(id, args...))
+}
+
+// Reason says why a score came out as it did in the page's language: the catalog's why_<code>
+// filled with the rule's figures, or the domain's English sentence for a rule the catalog lacks.
+func (w *words) Reason(why tickets.Why, english string) string {
+	if why.ReasonCode == "" {
+		return english
+	}
+	pairs := make([]any, 0, 2*len(why.ReasonArgs))
+	for k, v := range why.ReasonArgs {
+		pairs = append(pairs, k, v)
+	}
+	id := "why_" + why.ReasonCode
+	if s := w.T(id, pairs...); s != id {
+		return s
+	}
+	return english
 }
 
 // Of translates an id built from a value, such as "status_" + "on-hold" → status_on_hold.
