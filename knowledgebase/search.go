@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"html"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -39,6 +40,9 @@ type Query struct {
 	ExcludeTicket int64
 	// Typing says the last word may be unfinished, so it also matches as a prefix.
 	Typing bool
+	// Similar says Text is a whole document (a ticket) whose like is wanted: only its rarest
+	// words that other documents share count, and none is taken for a typo.
+	Similar bool
 }
 
 // Hit is one search result.
@@ -107,7 +111,7 @@ func (b *Base) Search(ctx context.Context, q Query) (*Results, error) {
 	// cost, and so was checking phrases in every document that has their words.
 	var first, facets *bleve.SearchResult
 	for _, strict := range []bool{true, false} { // most words first; when none match, any
-		match, relaxable := b.textQuery(q.Text, locales, q.Typing, dict, strict)
+		match, relaxable := b.textQuery(q.Text, locales, q.Typing, q.Similar, dict, strict)
 		if match == nil {
 			return &Results{Hits: []Hit{}, Facets: emptyFacets(q.Facets)}, nil
 		}
@@ -140,7 +144,7 @@ func (b *Base) Search(ctx context.Context, q Query) (*Results, error) {
 	// positions of these few documents tell as much. Phase three highlights the page.
 	res := &bleve.SearchResult{}
 	if len(first.Hits) > q.Offset {
-		match, _ := b.textQuery(q.Text, locales, q.Typing, dict, false)
+		match, _ := b.textQuery(q.Text, locales, q.Typing, q.Similar, dict, false)
 		among := func(hits []*search.DocumentMatch) query.Query {
 			ids := make([]string, len(hits))
 			for i, h := range hits {
@@ -291,7 +295,7 @@ const maxTerms = 32
 // when the text holds nothing to look for. When strict, a
 // document must match most of the query's words (see minWords), else any one of them;
 // relaxable says whether the strict query asks for more than one.
-func (b *Base) textQuery(text string, locales []string, typing bool, dict *dictionary, strict bool) (match query.Query, relaxable bool) {
+func (b *Base) textQuery(text string, locales []string, typing, similar bool, dict *dictionary, strict bool) (match query.Query, relaxable bool) {
 	fields := weights
 	phrases, free := splitPhrases(text)
 	var must []query.Query
@@ -319,7 +323,14 @@ func (b *Base) textQuery(text string, locales []string, typing bool, dict *dicti
 	// locale knows is taken for a typo and also matches the words one edit away (two in a long
 	// word); words the index knows match as they are, since expanding them would cost more than
 	// the rest of the search and mostly add noise.
-	words := b.analyze(locales, all)
+	limit := maxTerms
+	if similar {
+		limit = maxSimilarScan
+	}
+	words := b.analyze(locales, all, limit)
+	if similar {
+		words = dict.rarest(words, similarTerms)
+	}
 	known := map[int]bool{}
 	knownIn := map[string]bool{}
 	for _, w := range words {
@@ -518,7 +529,7 @@ func boolInt(b bool) int {
 // terms returns the distinct index terms of text in locale's analysis.
 func (b *Base) terms(locale, text string) []string {
 	var out []string
-	for _, w := range b.analyze([]string{locale}, text) {
+	for _, w := range b.analyze([]string{locale}, text, maxTerms) {
 		if !slices.Contains(out, w.term) {
 			out = append(out, w.term)
 		}
@@ -533,12 +544,12 @@ type word struct {
 	start        int
 }
 
-// analyze returns the words of text in each locale's analysis, at most maxTerms per locale.
-func (b *Base) analyze(locales []string, text string) []word {
+// analyze returns the words of text in each locale's analysis, at most limit per locale.
+func (b *Base) analyze(locales []string, text string, limit int) []word {
 	var out []word
 	for _, l := range locales {
 		for i, tok := range b.lang[l].Analyze([]byte(text)) {
-			if i == maxTerms {
+			if i == limit {
 				break
 			}
 			out = append(out, word{locale: l, term: string(tok.Term), start: tok.Start})
@@ -649,7 +660,7 @@ func (b *Base) SuggestForTicket(ctx context.Context, ticketID int64, limit int) 
 	text := truncate(d.title+" "+d.body, 4*MaxQueryLength/5)
 	out := &TicketSuggestions{}
 	for _, kind := range []string{KindArticle, KindProblem} {
-		q := Query{Text: text, Kinds: []string{kind}, Locale: d.locale, Limit: limit, ExcludeTicket: ticketID}
+		q := Query{Text: text, Kinds: []string{kind}, Locale: d.locale, Limit: limit, ExcludeTicket: ticketID, Similar: true}
 		res, err := b.Search(ctx, q)
 		if err != nil {
 			return nil, err
@@ -697,6 +708,59 @@ func (d *dictionary) close() {
 
 func newDictionary(idx bleve.Index) *dictionary {
 	return &dictionary{idx: idx, known: map[string]bool{}}
+}
+
+// A document's like is looked for by its rarest words among the first maxSimilarScan, at most
+// similarTerms of them and, past the first two, only while the documents they are in add up to
+// no more than similarPostings: a whole ticket searched word by word cost half a second at
+// 100,000 documents, and its common words ("order", "please") found everything while ranking
+// nothing. The search walks each word's documents, so that sum is what it costs.
+const (
+	similarTerms    = 10
+	similarPostings = 20000
+	maxSimilarScan  = 200
+)
+
+// rarest keeps the words (all their locales' terms) whose rarest term is in the fewest
+// documents, at most n of them; a term in fewer than two documents links the text to nothing
+// else and is left out, as are words the index does not have.
+func (d *dictionary) rarest(words []word, n int) []word {
+	reader := d.open()
+	if reader == nil {
+		return words
+	}
+	freq := map[int]uint64{} // by word start: its rarest term's document count
+	seen := map[string]bool{}
+	for _, w := range words {
+		key := w.locale + "\x00" + w.term
+		if seen[key] {
+			continue
+		}
+		seen[key] = true
+		tfr, err := reader.TermFieldReader(context.Background(), []byte(w.term), bodyField(w.locale), false, false, false)
+		if err != nil {
+			continue
+		}
+		c := tfr.Count()
+		tfr.Close()
+		if c < 2 {
+			continue
+		}
+		if f, ok := freq[w.start]; !ok || c < f {
+			freq[w.start] = c
+		}
+	}
+	starts := slices.Collect(maps.Keys(freq))
+	slices.SortFunc(starts, func(a, b int) int { return cmp.Or(cmp.Compare(freq[a], freq[b]), a-b) })
+	keep := map[int]bool{}
+	var postings uint64
+	for i, st := range starts[:min(n, len(starts))] {
+		if postings += freq[st]; i >= 2 && postings > similarPostings {
+			break
+		}
+		keep[st] = true
+	}
+	return slices.DeleteFunc(words, func(w word) bool { return !keep[w.start] })
 }
 
 func (d *dictionary) knows(locale, term string) bool {

@@ -49,6 +49,10 @@ type ticketPageView struct {
 	Purchases      []tickets.Purchase
 	Articles       []suggestionView
 	Problems       []suggestionView
+	// SuggestionsLater leaves the suggestions to a request of their own (ticket.js makes it),
+	// so that the page does not wait for the search; without JavaScript a link asks for the
+	// page with them.
+	SuggestionsLater bool
 	Viewers        []tickets.Viewer
 	Users          []tickets.User // active staff, for the assignee list
 	Teams          []tickets.Team
@@ -202,7 +206,11 @@ func (s *server) renderTicket(c *fiber.Ctx, status int, id int64, reply replyFor
 			view.Clocks = append(view.Clocks, newClockView(w, cl))
 		}
 	}
-	s.addSuggestions(c, &view)
+	if c.Query("suggestions") == "now" {
+		s.addSuggestions(c, &view)
+	} else {
+		view.SuggestionsLater = s.Knowledge != nil
+	}
 	return s.render(c, status, "desk_ticket.html", view)
 }
 
@@ -377,6 +385,21 @@ func shortDuration(d time.Duration) string {
 
 // addSuggestions adds articles and similar solved tickets, as the API's suggestions route finds
 // them. The index is a derived view: when it fails, the page still shows the ticket.
+// deskTicketSuggestions is the suggestions panel of a ticket alone, for the page's script.
+func (s *server) deskTicketSuggestions(c *fiber.Ctx) error {
+	id, err := pathID(c, "id")
+	if err != nil {
+		return err
+	}
+	if _, err := s.Desk.Get(c.UserContext(), id); err != nil {
+		return err
+	}
+	view := ticketPageView{}
+	view.Ticket.ID = id
+	s.addSuggestions(c, &view)
+	return s.renderFragment(c, "desk_ticket.html", "ticket_suggestions", view)
+}
+
 func (s *server) addSuggestions(c *fiber.Ctx, view *ticketPageView) {
 	if s.Knowledge == nil {
 		return

@@ -521,17 +521,32 @@ func TestDeskTicketCustomerPanel(t *testing.T) {
 func TestDeskTicketSuggestions(t *testing.T) {
 	kbSetup(t)
 	v := signIn(t, tickets.RoleAgent)
-	body := string(v.get(ticketPath(kbCorpus.openTicket)).body)
-	for _, want := range []string{
-		fmt.Sprintf(`<a href="/kb/articles/%d">%s</a>`, kbCorpus.loginES.ID, html.EscapeString(kbCorpus.loginES.Title)),
-		fmt.Sprintf(`<a href="/desk/tickets/%d">`, kbCorpus.solvedTicket),
-	} {
-		if !strings.Contains(body, want) {
-			t.Errorf("the suggestions lack %s", want)
+	page := string(v.get(ticketPath(kbCorpus.openTicket)).body)
+	later := fmt.Sprintf(`data-src="/desk/tickets/%d/suggestions"`, kbCorpus.openTicket)
+	if !strings.Contains(page, later) || !strings.Contains(page, "?suggestions=now#suggestions") {
+		t.Error("the page neither loads the suggestions after itself nor links to them")
+	}
+	// As the page's script fetches them, and as the link without JavaScript shows them.
+	fragment := v.get(ticketPath(kbCorpus.openTicket) + "/suggestions")
+	if strings.Contains(string(fragment.body), "<html") {
+		t.Error("the suggestions fragment came with the whole layout")
+	}
+	inline := v.get(ticketPath(kbCorpus.openTicket) + "?suggestions=now")
+	for _, body := range []string{string(fragment.body), string(inline.body)} {
+		for _, want := range []string{
+			fmt.Sprintf(`<a href="/kb/articles/%d">%s</a>`, kbCorpus.loginES.ID, html.EscapeString(kbCorpus.loginES.Title)),
+			fmt.Sprintf(`<a href="/desk/tickets/%d">`, kbCorpus.solvedTicket),
+		} {
+			if !strings.Contains(body, want) {
+				t.Errorf("the suggestions lack %s", want)
+			}
+		}
+		if strings.Contains(body, fmt.Sprintf(`<a href="/kb/articles/%d">`, kbCorpus.draft.ID)) {
+			t.Error("a draft is suggested")
 		}
 	}
-	if strings.Contains(body, fmt.Sprintf(`<a href="/kb/articles/%d">`, kbCorpus.draft.ID)) {
-		t.Error("a draft is suggested")
+	if res := v.get("/desk/tickets/987654321/suggestions"); res.status != 404 {
+		t.Errorf("suggestions for an unknown ticket: %d", res.status)
 	}
 }
 

@@ -67,6 +67,7 @@ func (s *server) routes() []route {
 		{"GET", "/desk/tickets/:id", deskPage, s.deskTicket},
 		{"POST", "/desk/tickets/:id", deskPage, s.deskTicketUpdate},
 		{"POST", "/desk/tickets/:id/messages", deskPage, s.deskTicketReply},
+		{"GET", "/desk/tickets/:id/suggestions", deskPage, s.deskTicketSuggestions},
 		{"GET", "/desk/tickets/:id/presence", deskPage, s.deskTicketPresence},
 		{"POST", "/desk/tickets/:id/presence", deskPage, s.deskTicketHeartbeat},
 		{"GET", "/desk/attachments/:id", deskPage, s.deskAttachment},

@@ -60,6 +60,8 @@ func TestBrowserDeskTicket(t *testing.T) {
 		chromedp.SendKeys(chromedp.ID("password"), testPassword),
 		chromedp.Click(chromedp.CSS(`form[action="/login"] button[type=submit]`)),
 		chromedp.WaitVisible(chromedp.ID("reply-body")),
+		// The suggestions arrive after the page, from their own request.
+		chromedp.WaitVisible(chromedp.CSS("#ticket-suggestions h3")),
 	)
 	if err != nil {
 		t.Fatal(err)

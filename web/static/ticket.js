@@ -2,6 +2,25 @@
 // and whether they are writing in the reply editor; the page asks every 10 seconds who else is
 // here and shows "Ana is replying to this ticket". Without this script the page works the same,
 // only without the live warning.
+// The suggestions come in a request of their own, so that the page does not wait for the
+// search; without this script a link asks for the page with them.
+(function () {
+  "use strict";
+  var panel = document.getElementById("ticket-suggestions");
+  if (!panel || !window.fetch) {
+    return;
+  }
+  fetch(panel.getAttribute("data-src"), { credentials: "same-origin", headers: { "Accept": "text/html" } })
+    .then(function (res) { return res.ok ? res.text() : null; })
+    .then(function (html) {
+      // The fragment is rendered and escaped by the server's templates.
+      if (html !== null) {
+        panel.innerHTML = html;
+      }
+    })
+    .catch(function () { /* the link stays */ });
+})();
+
 (function () {
   "use strict";
 
