@@ -53,17 +53,17 @@ type ticketPageView struct {
 	// so that the page does not wait for the search; without JavaScript a link asks for the
 	// page with them.
 	SuggestionsLater bool
-	Viewers        []tickets.Viewer
-	Users          []tickets.User // active staff, for the assignee list
-	Teams          []tickets.Team
-	NextStatuses   []tickets.Status // where the ticket may go from here
-	Levels         []tickets.Level
-	Reply          replyForm
-	Props          propsForm
-	Errors         map[string]string // by input name
-	Notice         string
-	MaxAttachments int
-	AttachMB       int64
+	Viewers          []tickets.Viewer
+	Users            []tickets.User // active staff, for the assignee list
+	Teams            []tickets.Team
+	NextStatuses     []tickets.Status // where the ticket may go from here
+	Levels           []tickets.Level
+	Reply            replyForm
+	Props            propsForm
+	Errors           map[string]string // by input name
+	Notice           string
+	MaxAttachments   int
+	AttachMB         int64
 }
 
 type messageView struct {
