@@ -204,3 +204,28 @@ func TestBackfillTicketsWrittenWithoutTheDesk(t *testing.T) {
 		t.Error("the reply is not in the activity")
 	}
 }
+
+// A new ticket is written once with its place in the queue: the due time the desk asks for
+// before writing it is the earliest due time of the clocks the ticket then gets, so the clocks'
+// trigger finds nothing to write again.
+func TestNewTicketCarriesItsFirstDueTime(t *testing.T) {
+	e := newEnv(t)
+	officeHours(t, e)
+	e.ticket(t, tickets.Normal, 0) // the settings are read once, as on a running server
+	tk := e.ticket(t, tickets.High, 0)
+	var due *time.Time
+	if err := db.Raw(`SELECT sla_due_at FROM tickets WHERE id = ?`, tk.ID).Scan(&due).Error; err != nil {
+		t.Fatal(err)
+	}
+	var earliest time.Time
+	if err := db.Raw(`SELECT min(due_at) FROM sla_clocks WHERE ticket_id = ? AND stopped_at IS NULL`, tk.ID).Scan(&earliest).Error; err != nil {
+		t.Fatal(err)
+	}
+	if due == nil || !due.Equal(earliest) {
+		t.Fatalf("sla_due_at %v, the clocks' earliest due %v", due, earliest)
+	}
+	hint := e.svc.initialDue(tk.Priority, tickets.TierNew, ticketCreatedAt(t, tk.ID))
+	if hint == nil || !hint.Equal(earliest) {
+		t.Errorf("the hint %v differs from the clocks' earliest due %v: the trigger rewrites every new ticket", hint, earliest)
+	}
+}

@@ -61,7 +61,32 @@ func New(db *gorm.DB, desk *tickets.Desk, opts Options) *Service {
 	}
 	s := &Service{db: db, desk: desk, logger: opts.Logger, mailer: opts.Mailer, baseURL: opts.BaseURL, now: opts.Now}
 	desk.AddHook(s.onChanges)
+	desk.SetInitialDue(s.initialDue)
 	return s
+}
+
+// initialDue is when a ticket created at created first falls due: the earliest due time of the
+// clocks a ticket with no history starts with, under the settings last read. It asks the
+// database nothing; settings changed meanwhile only make the hint wrong, which the clocks'
+// trigger corrects.
+func (s *Service) initialDue(priority tickets.Level, tier tickets.Tier, created time.Time) *time.Time {
+	s.mu.Lock()
+	st := s.cached
+	s.mu.Unlock()
+	if st == nil {
+		return nil
+	}
+	p := Select(st.policies, priority, string(tier))
+	if p == nil || st.calendars[p.CalendarID] == nil {
+		return nil
+	}
+	var due *time.Time
+	for _, c := range Evaluate(created, nil, p, st.calendars[p.CalendarID], created) {
+		if c.StoppedAt == nil && c.DueAt != nil && (due == nil || c.DueAt.Before(*due)) {
+			due = c.DueAt
+		}
+	}
+	return due
 }
 
 // settings are the calendars and policies of one version, compiled.

@@ -113,9 +113,10 @@ func (d *Desk) Intake(ctx context.Context, in NewTicket) (*Ticket, error) {
 				SELECT CASE WHEN (SELECT count(*) FROM tickets WHERE assignee_id = CAST(@agent AS bigint) AND status IN `+activeStatuses+`) < CAST(@capacity AS int)
 					THEN CAST(@agent AS bigint) END AS agent
 			), t AS (
-				INSERT INTO tickets (subject, urgency, priority, channel, customer_id, team_id, assignee_id, category, language)
+				INSERT INTO tickets (subject, urgency, priority, channel, customer_id, team_id, assignee_id, category, language, sla_due_at)
 				SELECT CAST(@subject AS text), CAST(@urgency AS smallint), CAST(@priority AS smallint), CAST(@channel AS text),
-					CAST(@customer AS bigint), CAST(@team AS bigint), chosen.agent, CAST(@category AS text), CAST(@language AS text)
+					CAST(@customer AS bigint), CAST(@team AS bigint), chosen.agent, CAST(@category AS text), CAST(@language AS text),
+					CAST(@due AS timestamptz)
 				FROM chosen
 				RETURNING *
 			), m AS (
@@ -139,7 +140,7 @@ func (d *Desk) Intake(ctx context.Context, in NewTicket) (*Ticket, error) {
 				"agent": r.AgentID, "capacity": r.Capacity, "subject": in.Subject, "urgency": ticket.Urgency,
 				"priority": ticket.Priority, "channel": in.Channel, "customer": customerID, "team": r.TeamID,
 				"category": in.Category, "language": in.Language, "body": in.Body, "html": in.BodyHTML,
-				"events": string(eventsJSON),
+				"events": string(eventsJSON), "due": d.dueHint(ticket.Priority, cust),
 			},
 		).Scan(&row).Error
 		if err != nil {
@@ -275,6 +276,9 @@ type resolvedCustomer struct {
 	id      int64
 	created bool
 	tier    Tier
+	// now is the transaction's now(), which the new ticket's created_at will be: read with the
+	// lookup, for the SLA's due-time hint (see Desk.SetInitialDue) at no extra round trip.
+	now time.Time
 }
 
 // resolveCustomer finds the customer owning the contact's email or phone, or creates one. Two
@@ -286,12 +290,14 @@ func resolveCustomer(tx *gorm.DB, c CustomerContact) (resolvedCustomer, error) {
 		CustomerID int64
 		Tier       Tier
 		Name       string
+		Now        time.Time
 	}
 	for i, ident := range ids {
-		err := tx.Raw(`SELECT i.customer_id, coalesce(s.tier, 'new') AS tier, c.name
-			FROM customer_identities i JOIN customers c ON c.id = i.customer_id
-			LEFT JOIN customer_scores s ON s.customer_id = c.id
-			WHERE i.kind = ? AND i.value = ?`, ident.kind, ident.value).Scan(&found).Error
+		err := tx.Raw(`SELECT now() AS now, f.customer_id, f.tier, f.name FROM (SELECT 1) one LEFT JOIN (
+				SELECT i.customer_id, coalesce(s.tier, 'new') AS tier, c.name
+				FROM customer_identities i JOIN customers c ON c.id = i.customer_id
+				LEFT JOIN customer_scores s ON s.customer_id = c.id
+				WHERE i.kind = ? AND i.value = ?) f ON true`, ident.kind, ident.value).Scan(&found).Error
 		if err != nil {
 			return resolvedCustomer{}, fmt.Errorf("find customer: %w", err)
 		}
@@ -310,16 +316,16 @@ func resolveCustomer(tx *gorm.DB, c CustomerContact) (resolvedCustomer, error) {
 			if err := tx.Raw(`SELECT coalesce((SELECT tier FROM customer_scores WHERE customer_id = ?), 'new')`, id).Scan(&found.Tier).Error; err != nil {
 				return resolvedCustomer{}, fmt.Errorf("find customer: %w", err)
 			}
-			return resolvedCustomer{id: id, tier: found.Tier}, nil
+			return resolvedCustomer{id: id, tier: found.Tier, now: found.Now}, nil
 		}
-		return resolvedCustomer{id: id, created: true, tier: TierNew}, nil
+		return resolvedCustomer{id: id, created: true, tier: TierNew, now: found.Now}, nil
 	}
 	if c.Name != "" && found.Name == "" {
 		if err := tx.Exec(`UPDATE customers SET name = ?, updated_at = now() WHERE id = ? AND name = ''`, c.Name, found.CustomerID).Error; err != nil {
 			return resolvedCustomer{}, fmt.Errorf("update customer name: %w", err)
 		}
 	}
-	return resolvedCustomer{id: found.CustomerID, tier: found.Tier}, addIdentities(tx, found.CustomerID, ids)
+	return resolvedCustomer{id: found.CustomerID, tier: found.Tier, now: found.Now}, addIdentities(tx, found.CustomerID, ids)
 }
 
 func (c CustomerContact) identities() []identity {
