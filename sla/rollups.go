@@ -2,7 +2,6 @@ package sla
 
 import (
 	"context"
-	"database/sql/driver"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -95,32 +94,16 @@ func rollupRange(now time.Time, days int) (from, to time.Time) {
 func (s *Service) RefreshRollups(ctx context.Context, maxAge time.Duration) (RefreshResult, error) {
 	var res RefreshResult
 	start := time.Now()
-	sqlDB, err := s.db.DB()
+	// Held across the refresh's queries, as the sweep holds its own.
+	held, release, err := s.sessionLock(ctx, int64(rollupLock))
 	if err != nil {
-		return res, fmt.Errorf("sla: rollups: %w", err)
-	}
-	// A session lock on a connection of its own, as the sweep holds its lock: it lasts across
-	// the refresh's queries and vanishes with the connection if the process dies.
-	conn, err := sqlDB.Conn(ctx)
-	if err != nil {
-		return res, fmt.Errorf("sla: rollups: %w", err)
-	}
-	defer conn.Close()
-	var locked bool
-	if err := conn.QueryRowContext(ctx, `SELECT pg_try_advisory_lock($1)`, int64(rollupLock)).Scan(&locked); err != nil {
 		return res, fmt.Errorf("sla: rollups lock: %w", err)
 	}
-	if !locked {
+	if !held {
 		res.Skipped = true
 		return res, nil
 	}
-	defer func() {
-		unlockCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-		defer cancel()
-		if _, err := conn.ExecContext(unlockCtx, `SELECT pg_advisory_unlock($1)`, int64(rollupLock)); err != nil {
-			conn.Raw(func(any) error { return driver.ErrBadConn }) // drop the connection, and the lock with it
-		}
-	}()
+	defer release()
 
 	now := s.now().Truncate(time.Microsecond)
 	stale := RollupRanges

@@ -59,34 +59,15 @@ func (r SweepResult) busy() bool {
 // others Sweep returns at once with Skipped set.
 func (s *Service) Sweep(ctx context.Context) (SweepResult, error) {
 	var res SweepResult
-	sqlDB, err := s.db.DB()
+	held, release, err := s.sessionLock(ctx, int64(sweepLock))
 	if err != nil {
-		return res, fmt.Errorf("sla: sweep: %w", err)
-	}
-	// A session lock on a connection of its own: it lasts the whole pass, across the pass's
-	// transactions, and vanishes with the connection if this process dies.
-	conn, err := sqlDB.Conn(ctx)
-	if err != nil {
-		return res, fmt.Errorf("sla: sweep: %w", err)
-	}
-	defer conn.Close()
-	var locked bool
-	if err := conn.QueryRowContext(ctx, `SELECT pg_try_advisory_lock($1)`, int64(sweepLock)).Scan(&locked); err != nil {
 		return res, fmt.Errorf("sla: sweep lock: %w", err)
 	}
-	if !locked {
+	if !held {
 		res.Skipped = true
 		return res, nil
 	}
-	defer func() {
-		// With a cancelled ctx the unlock must still reach the server, or the next pass on
-		// this pooled connection would find the lock held by itself forever.
-		unlockCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-		defer cancel()
-		if _, err := conn.ExecContext(unlockCtx, `SELECT pg_advisory_unlock($1)`, int64(sweepLock)); err != nil {
-			conn.Raw(func(any) error { return driver.ErrBadConn }) // drop the connection, and the lock with it
-		}
-	}()
+	defer release()
 
 	// PostgreSQL keeps microseconds, and rounds where the driver truncates: a notice due "now"
 	// must compare as due now, not a microsecond later.
@@ -134,6 +115,34 @@ func (s *Service) Sweep(ctx context.Context) (SweepResult, error) {
 	}
 	res.NoticeTime, res.EmailTime, res.ActionTime, res.ReevaluateTime = t1.Sub(t0), t2.Sub(t1), t3.Sub(t2), time.Since(t3)
 	return res, nil
+}
+
+// sessionLock takes the session advisory lock key on a connection of its own, so that it lasts
+// across the caller's transactions and vanishes with the connection if the process dies. held
+// is false when another session has it; when held, the caller must call release.
+func (s *Service) sessionLock(ctx context.Context, key int64) (held bool, release func(), err error) {
+	sqlDB, err := s.db.DB()
+	if err != nil {
+		return false, nil, err
+	}
+	conn, err := sqlDB.Conn(ctx)
+	if err != nil {
+		return false, nil, err
+	}
+	if err := conn.QueryRowContext(ctx, `SELECT pg_try_advisory_lock($1)`, key).Scan(&held); err != nil || !held {
+		conn.Close()
+		return false, nil, err
+	}
+	return true, func() {
+		// With a cancelled ctx the unlock must still reach the server, or the next user of this
+		// pooled connection would find the lock held by itself forever.
+		unlockCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		if _, err := conn.ExecContext(unlockCtx, `SELECT pg_advisory_unlock($1)`, key); err != nil {
+			conn.Raw(func(any) error { return driver.ErrBadConn }) // drop the connection, and the lock with it
+		}
+		conn.Close()
+	}, nil
 }
 
 // Run sweeps every interval until ctx ends. Every node runs it; the lock makes one sweep.
