@@ -6,7 +6,6 @@ import (
 	"encoding/base64"
 	"fmt"
 	"log/slog"
-	"net"
 	"strconv"
 	"strings"
 	"testing"
@@ -54,22 +53,13 @@ func TestBrowserAdmin(t *testing.T) {
 	_, imapPort, _ := testIMAPServer(t)
 	smtpPort, _ := testSMTPServer(t)
 	a := adminFullApp(t)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go a.Listener(ln)
-	t.Cleanup(func() { ln.Close() })
-	base := "http://" + ln.Addr().String()
+	base := serveApp(t, a)
+	var err error
 	n := unique.Add(1)
 	agentAddr := fmt.Sprintf("browser.agent%d@example.com", n)
 
 	err = chromedp.Do(ctx,
-		chromedp.Navigate(base+"/login?next=/admin"),
-		chromedp.WaitVisible(chromedp.ID("email")),
-		chromedp.SendKeys(chromedp.ID("email"), "admin@example.com"),
-		chromedp.SendKeys(chromedp.ID("password"), testPassword),
-		chromedp.Click(chromedp.CSS(`form[action="/login"] button[type=submit]`)),
+		signInSteps(base, tickets.RoleAdmin, "/admin"),
 		chromedp.WaitVisible(chromedp.CSS(".admin-index")),
 		chromedp.Click(chromedp.CSS(`.admin-index a[href="/admin/users"]`)),
 		chromedp.WaitVisible(chromedp.ID("new-name")),

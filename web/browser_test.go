@@ -3,14 +3,17 @@ package web_test
 import (
 	"context"
 	"net"
+	"net/url"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/gofiber/fiber/v2"
 
 	"github.com/openhelpdesk/helpdesk/internal/browsertest"
+	"github.com/openhelpdesk/helpdesk/tickets"
 )
 
 // screenshotDir keeps the pages the browser tests saw, for people to look at.
@@ -18,6 +21,30 @@ const screenshotDir = "testdata/screenshots"
 
 // browser starts headless Chromium for one test (skipped without Chromium, except on CI).
 func browser(t *testing.T) context.Context { return browsertest.New(t, 60*time.Second) }
+
+// serveApp serves a on a loopback port for a browser, until the test ends, and returns its
+// base URL.
+func serveApp(t *testing.T, a *fiber.App) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go a.Listener(ln)
+	t.Cleanup(func() { ln.Close() })
+	return "http://" + ln.Addr().String()
+}
+
+// signInSteps take a browser through the sign-in page, as the test user of role, to next.
+func signInSteps(base string, role tickets.Role, next string) chromedp.Action[chromedp.Void] {
+	return chromedp.Steps(
+		chromedp.Navigate(base+"/login?next="+url.QueryEscape(next)),
+		chromedp.WaitVisible(chromedp.ID("email")),
+		chromedp.SendKeys(chromedp.ID("email"), string(role)+"@example.com"),
+		chromedp.SendKeys(chromedp.ID("password"), testPassword),
+		chromedp.Click(chromedp.CSS(`form[action="/login"] button[type=submit]`)),
+	)
+}
 
 func screenshot(t *testing.T, ctx context.Context, name string) {
 	t.Helper()
@@ -28,13 +55,8 @@ func screenshot(t *testing.T, ctx context.Context, name string) {
 // reads the reference of their new ticket.
 func TestBrowserSupportForm(t *testing.T) {
 	ctx := browser(t)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go app.Listener(ln)
-	t.Cleanup(func() { ln.Close() })
-	base := "http://" + ln.Addr().String()
+	base := serveApp(t, app)
+	var err error
 	addr := email("browser")
 
 	err = chromedp.Do(ctx,

@@ -3,7 +3,6 @@ package web_test
 import (
 	"context"
 	"fmt"
-	"net"
 	"strings"
 	"testing"
 	"time"
@@ -11,6 +10,8 @@ import (
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
+
+	"github.com/openhelpdesk/helpdesk/tickets"
 )
 
 // seedDashboardHistory spreads a few answered and solved tickets over the last four weeks, with
@@ -74,13 +75,7 @@ func TestBrowserDashboard(t *testing.T) {
 		t.Fatal(err)
 	}
 	refreshRollups(t)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go app.Listener(ln)
-	t.Cleanup(func() { ln.Close() })
-	base := "http://" + ln.Addr().String()
+	base := serveApp(t, app)
 
 	// Reduced motion: the page draws its charts without animation, so the picture shows them
 	// whole.
@@ -91,11 +86,7 @@ func TestBrowserDashboard(t *testing.T) {
 			})
 			return err
 		}),
-		chromedp.Navigate(base+"/login?next=/desk/dashboard"),
-		chromedp.WaitVisible(chromedp.ID("email")),
-		chromedp.SendKeys(chromedp.ID("email"), "supervisor@example.com"),
-		chromedp.SendKeys(chromedp.ID("password"), testPassword),
-		chromedp.Click(chromedp.CSS(`form[action="/login"] button[type=submit]`)),
+		signInSteps(base, tickets.RoleSupervisor, "/desk/dashboard"),
 		chromedp.WaitVisible(chromedp.ID("dash-volume")),
 	)
 	if err != nil {

@@ -3,7 +3,6 @@ package web_test
 import (
 	"context"
 	"fmt"
-	"net"
 	"strings"
 	"testing"
 	"time"
@@ -17,13 +16,8 @@ import (
 // then opens its customer's page from the row.
 func TestBrowserDeskQueue(t *testing.T) {
 	ctx := browser(t)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go app.Listener(ln)
-	t.Cleanup(func() { ln.Close() })
-	base := "http://" + ln.Addr().String()
+	base := serveApp(t, app)
+	var err error
 
 	now := time.Now()
 	team := newTeam(t, agentUser.ID)
@@ -50,11 +44,7 @@ func TestBrowserDeskQueue(t *testing.T) {
 
 	row := fmt.Sprintf(`tr[data-ticket="%d"]`, main.ID)
 	err = chromedp.Do(ctx,
-		chromedp.Navigate(base+"/login?next=/desk/queue"),
-		chromedp.WaitVisible(chromedp.ID("email")),
-		chromedp.SendKeys(chromedp.ID("email"), "agent@example.com"),
-		chromedp.SendKeys(chromedp.ID("password"), testPassword),
-		chromedp.Click(chromedp.CSS(`form[action="/login"] button[type=submit]`)),
+		signInSteps(base, tickets.RoleAgent, "/desk/queue"),
 		chromedp.WaitVisible(chromedp.CSS(row)),
 	)
 	if err != nil {
@@ -157,13 +147,8 @@ func TestBrowserDeskQueue(t *testing.T) {
 // address, compare the two, confirm.
 func TestBrowserDeskCustomerMerge(t *testing.T) {
 	ctx := browser(t)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go app.Listener(ln)
-	t.Cleanup(func() { ln.Close() })
-	base := "http://" + ln.Addr().String()
+	base := serveApp(t, app)
+	var err error
 	keep, _, _ := customerWithHistory(t, "Jordi Puig")
 	gone, goneAddr, _ := customerWithHistory(t, "J. Puig (work)")
 

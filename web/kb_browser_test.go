@@ -2,7 +2,6 @@ package web_test
 
 import (
 	"fmt"
-	"net"
 	"strings"
 	"testing"
 	"time"
@@ -16,13 +15,8 @@ import (
 func TestBrowserSupportSuggestions(t *testing.T) {
 	kbSetup(t)
 	ctx := browser(t)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go app.Listener(ln)
-	t.Cleanup(func() { ln.Close() })
-	base := "http://" + ln.Addr().String()
+	base := serveApp(t, app)
+	var err error
 
 	err = chromedp.Do(ctx,
 		chromedp.Navigate(base+"/support"),

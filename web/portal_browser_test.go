@@ -3,7 +3,6 @@ package web_test
 import (
 	"context"
 	"crypto/sha256"
-	"net"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -20,13 +19,8 @@ import (
 // portal, reads the conversation and replies with a file.
 func TestBrowserPortal(t *testing.T) {
 	ctx := browser(t)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go app.Listener(ln)
-	t.Cleanup(func() { ln.Close() })
-	base := "http://" + ln.Addr().String()
+	base := serveApp(t, app)
+	var err error
 	addr := email("portal-browser")
 
 	err = chromedp.Do(ctx,

@@ -3,9 +3,7 @@ package web_test
 import (
 	"context"
 	"fmt"
-	"net"
 	"net/http/httptest"
-	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -44,21 +42,12 @@ func TestBrowserDeskTicket(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go app.Listener(ln)
-	t.Cleanup(func() { ln.Close() })
-	base := "http://" + ln.Addr().String()
+	base := serveApp(t, app)
+	var err error
 	page := ticketPath(tk.ID)
 
 	err = chromedp.Do(ctx,
-		chromedp.Navigate(base+"/login?next="+url.QueryEscape(page)),
-		chromedp.WaitVisible(chromedp.ID("email")),
-		chromedp.SendKeys(chromedp.ID("email"), "agent@example.com"),
-		chromedp.SendKeys(chromedp.ID("password"), testPassword),
-		chromedp.Click(chromedp.CSS(`form[action="/login"] button[type=submit]`)),
+		signInSteps(base, tickets.RoleAgent, page),
 		chromedp.WaitVisible(chromedp.ID("reply-body")),
 		// The suggestions arrive after the page, from their own request.
 		chromedp.WaitVisible(chromedp.CSS("#ticket-suggestions h3")),
