@@ -129,6 +129,8 @@ func TestEveryRouteChecksWhoCalls(t *testing.T) {
 				t.Fatalf("%s: unknown rule %q", what, r.Needs)
 			case allowed && r.Method == "POST" && r.Path == "/login" && res.status == 401:
 				// The sign-in form's answer to an empty password, not a guard.
+			case res.status >= 500:
+				t.Errorf("%s: answered %d for an id that names nothing and an empty form", what, res.status)
 			case allowed && (res.status == 401 || res.status == 403):
 				t.Errorf("%s: refused with %d, but the route is for %s", what, res.status, r.Needs)
 			case !allowed && res.status != 401 && res.status != 403 && !(res.status == 303 && strings.HasPrefix(res.header.Get("Location"), signInPage(r.Needs))):
