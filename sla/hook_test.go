@@ -2,6 +2,8 @@ package sla
 
 import (
 	"context"
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -227,5 +229,36 @@ func TestNewTicketCarriesItsFirstDueTime(t *testing.T) {
 	hint := e.svc.initialDue(tk.Priority, tickets.TierNew, ticketCreatedAt(t, tk.ID))
 	if hint == nil || !hint.Equal(earliest) {
 		t.Errorf("the hint %v differs from the clocks' earliest due %v: the trigger rewrites every new ticket", hint, earliest)
+	}
+}
+
+// The trigger that keeps a ticket's place in the queue asks for the earliest due time of the
+// ticket's running clocks on every clock write. It must read only that ticket's clocks, however
+// young the table's statistics: new clocks share their due times with many others, and a walk
+// of the due-time index in order read every running clock at each intake.
+func TestQueueTriggerReadsOnlyTheTicketsClocks(t *testing.T) {
+	e := newEnv(t)
+	tk := e.ticket(t, tickets.Normal, 0)
+	err := db.Connection(func(conn *gorm.DB) error {
+		if err := conn.Exec(`SET plan_cache_mode = force_generic_plan`).Error; err != nil {
+			return err
+		}
+		defer conn.Exec(`RESET plan_cache_mode`)
+		if err := conn.Exec(`PREPARE earliest_due(bigint) AS SELECT min(due_at) AS due FROM sla_clocks
+			WHERE ticket_id = $1 AND stopped_at IS NULL AND due_at IS NOT NULL`).Error; err != nil {
+			return err
+		}
+		defer conn.Exec(`DEALLOCATE earliest_due`)
+		var plan []string
+		if err := conn.Raw(fmt.Sprintf(`EXPLAIN EXECUTE earliest_due(%d)`, tk.ID)).Scan(&plan).Error; err != nil {
+			return err
+		}
+		if joined := strings.Join(plan, "\n"); !strings.Contains(joined, "sla_clocks_ticket_due_idx") {
+			t.Errorf("the trigger's lookup does not use the ticket's own index:\n%s", joined)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }
