@@ -3,7 +3,7 @@
 // index over both and over tickets, with suggestions for agents and for customers as they type.
 //
 // PostgreSQL is the truth and the index a derived view. Every committed change to an article or
-// a ticket writes a row to a change feed in its own transaction (FeedHook for the desk's units of
+// a ticket writes a row to a change feed in its own transaction (AttachFeed for the desk's units of
 // work); every serve process keeps its own index under its data directory and follows the feed
 // from the position saved in that index, so each node of a multi-node install stays current and
 // catches up after a restart. A full rebuild (Reindex, a mapping change, RequestRebuild) goes to

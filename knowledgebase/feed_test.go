@@ -69,6 +69,12 @@ func TestChangeFeedReachesTheIndex(t *testing.T) {
 	eventually(t, "a deleted article leaves the index", func() bool { return !found(t, kb, "nebula", knowledgebase.KindArticle, b.ID) })
 
 	tk := newTicket(t, "Pulsar headset crackles", "My pulsar headset crackles on every call.")
+	// Intake writes the new ticket's feed row in its own statement, and the hook adds no second.
+	var rows int64
+	db.Raw(`SELECT count(*) FROM kb_feed WHERE kind = 'ticket' AND doc_id = ?`, tk.ID).Scan(&rows)
+	if rows != 1 {
+		t.Errorf("a new ticket has %d feed rows, want 1", rows)
+	}
 	eventually(t, "a new ticket is searchable", func() bool { return found(t, kb, "pulsar", knowledgebase.KindTicket, tk.ID) })
 	solve(t, tk.ID, "Update the pulsar firmware to version 3; the crackle is gone after that.")
 	eventually(t, "a solved ticket becomes a common problem", func() bool {

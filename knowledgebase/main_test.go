@@ -38,7 +38,7 @@ func TestMain(m *testing.M) {
 			return err
 		}
 		desk = tickets.NewDesk(db, tickets.Limits{})
-		desk.AddHook(knowledgebase.FeedHook)
+		knowledgebase.AttachFeed(desk)
 		staff := tickets.NewStaff(db)
 		for _, r := range []struct {
 			role tickets.Role

@@ -3,11 +3,15 @@ package sla
 import (
 	"context"
 	"fmt"
+	"log/slog"
+	"reflect"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
 
 	"github.com/openhelpdesk/helpdesk/tickets"
 )
@@ -230,6 +234,111 @@ func TestNewTicketCarriesItsFirstDueTime(t *testing.T) {
 	if hint == nil || !hint.Equal(earliest) {
 		t.Errorf("the hint %v differs from the clocks' earliest due %v: the trigger rewrites every new ticket", hint, earliest)
 	}
+}
+
+// A new ticket's clocks are written by intake's own statement, from what intake knows before it
+// writes the ticket, and the hook does not read the ticket back; they must be exactly the clocks
+// a full evaluation of the ticket gives.
+func TestNewTicketClocksEqualAFullEvaluation(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	ag := e.agent(t, tickets.RoleAgent)
+	team := e.team(t, ag)
+	e.ticket(t, tickets.Normal, 0) // the settings are read once, as on a running server
+
+	var statements statementLog
+	quiet := db.Session(&gorm.Session{Logger: &statements})
+	desk := tickets.NewDesk(quiet, tickets.Limits{})
+	New(quiet, desk, Options{Logger: slog.New(slog.DiscardHandler), Now: e.clock.Now}).cached = e.svc.cached
+	for _, urgency := range []tickets.Level{tickets.Normal, tickets.Urgent} {
+		statements.reset()
+		tk, err := desk.Intake(ctx, tickets.NewTicket{
+			Channel: tickets.ChannelWeb, Customer: tickets.CustomerContact{Email: email("customer"), Name: "Ana Ruiz"},
+			Subject: "Invoice missing", Body: "I did not get the invoice for my last order.", Urgency: urgency, TeamID: &team.ID,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if read := statements.matching("WHERE t.id IN"); len(read) > 0 {
+			t.Errorf("the clocks of a new ticket read the ticket back: %q", read)
+		}
+		started := clocksOf(t, tk.ID)
+		if len(started) == 0 || started["first_response/1"].TeamID == nil || *started["first_response/1"].TeamID != team.ID {
+			t.Fatalf("urgency %s: clocks %+v", urgency, started)
+		}
+		if err := db.Transaction(func(tx *gorm.DB) error { return e.svc.Reevaluate(ctx, tx, []int64{tk.ID}) }); err != nil {
+			t.Fatal(err)
+		}
+		if evaluated := clocksOf(t, tk.ID); !reflect.DeepEqual(started, evaluated) {
+			t.Errorf("urgency %s: started\n%+v\nevaluated in full\n%+v", urgency, started, evaluated)
+		}
+	}
+}
+
+// A node starts new tickets' clocks under the settings it last read; when another node changed
+// them meanwhile, the ticket still gets the clocks of the settings in force.
+func TestNewTicketFollowsAPolicyChangedOnAnotherNode(t *testing.T) {
+	ctx := context.Background()
+	here, there := newEnv(t), newEnv(t)
+	admin := tickets.StaffActor(here.agent(t, tickets.RoleAdmin).ID)
+	here.ticket(t, tickets.Normal, 0) // this node has read the settings
+
+	normal := *policyNamed(t, there, "Normal and low")
+	original := normal
+	original.Targets = map[Kind]*Target{}
+	for k, v := range normal.Targets {
+		c := *v
+		original.Targets[k] = &c
+	}
+	t.Cleanup(func() {
+		if _, err := there.svc.SavePolicy(ctx, admin, original.ID, original); err != nil {
+			t.Error(err)
+		}
+		there.svc.Sweep(ctx)
+	})
+	normal.Targets[FirstResponse] = &Target{Minutes: 60, Business: true}
+	if _, err := there.svc.SavePolicy(ctx, admin, normal.ID, normal); err != nil {
+		t.Fatal(err)
+	}
+
+	tk := here.ticket(t, tickets.Normal, 0)
+	if fr := clocksOf(t, tk.ID)["first_response/1"]; fr.TargetSeconds != 3600 {
+		t.Errorf("first response target %ds under a policy of 60 minutes", fr.TargetSeconds)
+	}
+}
+
+// statementLog keeps the SQL a session ran.
+type statementLog struct {
+	logger.Interface
+	mu  sync.Mutex
+	sql []string
+}
+
+func (l *statementLog) LogMode(logger.LogLevel) logger.Interface { return l }
+
+func (l *statementLog) Trace(_ context.Context, _ time.Time, fc func() (string, int64), _ error) {
+	sql, _ := fc()
+	l.mu.Lock()
+	l.sql = append(l.sql, sql)
+	l.mu.Unlock()
+}
+
+func (l *statementLog) reset() {
+	l.mu.Lock()
+	l.sql = nil
+	l.mu.Unlock()
+}
+
+func (l *statementLog) matching(part string) []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []string
+	for _, s := range l.sql {
+		if strings.Contains(s, part) {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 // The trigger that keeps a ticket's place in the queue asks for the earliest due time of the

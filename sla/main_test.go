@@ -145,7 +145,7 @@ func clocksOf(t testing.TB, ticketID int64) map[string]clockRow {
 	var rows []clockRow
 	err := db.Raw(`SELECT ticket_id, kind, cycle, policy_id, calendar_id, business, target_seconds, state, started_at,
 			running_since, business_seconds, calendar_seconds, due_at, warn_at, breached_at, stopped_at, stopped_by,
-			warned_at, escalated_at, next_check_at
+			warned_at, escalated_at, next_check_at, assignee_id, team_id, tier
 		FROM sla_clocks WHERE ticket_id = ? ORDER BY kind, cycle`, ticketID).Scan(&rows).Error
 	if err != nil {
 		t.Fatal(err)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -61,6 +62,7 @@ func New(db *gorm.DB, desk *tickets.Desk, opts Options) *Service {
 	}
 	s := &Service{db: db, desk: desk, logger: opts.Logger, mailer: opts.Mailer, baseURL: opts.BaseURL, now: opts.Now}
 	desk.AddHook(s.onChanges)
+	desk.AddCompanion(tickets.Companion{Name: clocksCompanion, Rows: s.newTicketClocks})
 	desk.SetInitialDue(s.initialDue)
 	return s
 }
@@ -189,12 +191,16 @@ func (s *Service) onChanges(ctx context.Context, tx *gorm.DB, changes []tickets.
 	var ids, customers, reassigned []int64
 	var acts []activity
 	created := map[int64]bool{}
-	moved := map[int64]bool{} // tickets with history this transaction added to
+	moved := map[int64]bool{}   // tickets with history this transaction added to
+	started := map[int64]bool{} // new tickets whose clocks the companion wrote with them
 	for _, c := range changes {
 		switch c.Type {
 		case tickets.EventTicketCreated:
 			created[c.TicketID] = true
 			ids = append(ids, c.TicketID)
+			if c.Companions[clocksCompanion] > 0 {
+				started[c.TicketID] = true
+			}
 		case tickets.EventMessageAdded:
 			k := fmt.Sprint(c.Data["kind"])
 			if k == string(tickets.MessageInbound) || k == string(tickets.MessageReply) {
@@ -246,9 +252,11 @@ func (s *Service) onChanges(ctx context.Context, tx *gorm.DB, changes []tickets.
 			fresh[id] = true
 		}
 	}
+	// A new ticket with nothing else happening to it has the clocks its companion wrote.
+	toEvaluate := slices.DeleteFunc(slices.Clone(ids), func(id int64) bool { return fresh[id] && started[id] })
 	// A bulk re-scoring can move thousands of customers in one transaction: bounded batches
 	// keep each statement's payload small.
-	for chunk := range slices.Chunk(ids, recomputeBatch) {
+	for chunk := range slices.Chunk(toEvaluate, recomputeBatch) {
 		if err := s.recompute(ctx, tx, chunk, fresh); err != nil {
 			return fmt.Errorf("sla: %w", err)
 		}
@@ -399,21 +407,14 @@ func (s *Service) recompute(ctx context.Context, tx *gorm.DB, ids []int64, fresh
 	var rows []clockRow
 	keep := map[clockKey]bool{}
 	for _, f := range facts {
-		p := Select(st.policies, f.Priority, f.Tier)
-		if p == nil {
-			continue
+		evaluated, err := st.clocks(f, histories[f.ID], stored)
+		if err != nil {
+			return err
 		}
-		cal := st.calendars[p.CalendarID]
-		if cal == nil {
-			return fmt.Errorf("policy %d: calendar %d is missing", p.ID, p.CalendarID)
+		for _, row := range evaluated {
+			keep[clockKey{row.TicketID, row.Kind, row.Cycle}] = true
 		}
-		for _, c := range Evaluate(f.CreatedAt, histories[f.ID], p, cal, f.Now) {
-			key := clockKey{f.ID, c.Kind, c.Cycle}
-			keep[key] = true
-			row := newClockRow(f.ID, c, stored[key], p, f.Now)
-			row.AssigneeID, row.TeamID, row.Tier = f.AssigneeID, f.TeamID, f.Tier
-			rows = append(rows, row)
-		}
+		rows = append(rows, evaluated...)
 	}
 	if len(rows) > 0 {
 		payload, err := json.Marshal(rows)
@@ -421,23 +422,7 @@ func (s *Service) recompute(ctx context.Context, tx *gorm.DB, ids []int64, fresh
 			return fmt.Errorf("encode clocks: %w", err)
 		}
 		// One statement for all clocks of the batch. pending_actions is the sweeper's and stays.
-		err = tx.Exec(`
-			INSERT INTO sla_clocks AS c (ticket_id, kind, cycle, policy_id, calendar_id, business, target_seconds,
-				state, started_at, running_since, business_seconds, calendar_seconds, due_at, warn_at,
-				breached_at, stopped_at, stopped_by, stop_reason, followup_at, followup_by, followup_business_seconds,
-				followup_calendar_seconds, assignee_id, team_id, tier, started_cum_seconds, warned_at, escalated_at, next_check_at, updated_at)
-			SELECT x.ticket_id, x.kind, x.cycle, x.policy_id, x.calendar_id, x.business, x.target_seconds,
-				x.state, x.started_at, x.running_since, x.business_seconds, x.calendar_seconds, x.due_at, x.warn_at,
-				x.breached_at, x.stopped_at, x.stopped_by, x.stop_reason, x.followup_at, x.followup_by, x.followup_business_seconds,
-				x.followup_calendar_seconds, x.assignee_id, x.team_id, x.tier, x.started_cum_seconds, x.warned_at, x.escalated_at,
-				x.next_check_at, now()
-			FROM jsonb_to_recordset(CAST(? AS jsonb)) AS x(ticket_id bigint, kind text, cycle int, policy_id bigint,
-				calendar_id bigint, business boolean, target_seconds int, state text, started_at timestamptz,
-				running_since timestamptz, business_seconds double precision, calendar_seconds double precision,
-				due_at timestamptz, warn_at timestamptz, breached_at timestamptz, stopped_at timestamptz,
-				stopped_by bigint, stop_reason text, followup_at timestamptz, followup_by bigint,
-				followup_business_seconds double precision, followup_calendar_seconds double precision,
-				assignee_id bigint, team_id bigint, tier text, started_cum_seconds double precision, warned_at timestamptz, escalated_at timestamptz, next_check_at timestamptz)
+		err = tx.Exec(insertClocks+`
 			ON CONFLICT (ticket_id, kind, cycle) DO UPDATE SET
 				policy_id = excluded.policy_id, calendar_id = excluded.calendar_id, business = excluded.business,
 				target_seconds = excluded.target_seconds, state = excluded.state, started_at = excluded.started_at,
@@ -493,6 +478,90 @@ func (r historyRow) step() (Step, bool) {
 	}
 	return Step{}, false
 }
+
+// clockColumns are the columns of sla_clocks a clockRow writes, in the order of clockRecordset.
+var clockColumns = []string{"ticket_id", "kind", "cycle", "policy_id", "calendar_id", "business", "target_seconds",
+	"state", "started_at", "running_since", "business_seconds", "calendar_seconds", "due_at", "warn_at",
+	"breached_at", "stopped_at", "stopped_by", "stop_reason", "followup_at", "followup_by", "followup_business_seconds",
+	"followup_calendar_seconds", "assignee_id", "team_id", "tier", "started_cum_seconds", "warned_at", "escalated_at", "next_check_at"}
+
+// clockRecordset is how jsonb_to_recordset reads a clockRow.
+const clockRecordset = `(ticket_id bigint, kind text, cycle int, policy_id bigint,
+		calendar_id bigint, business boolean, target_seconds int, state text, started_at timestamptz,
+		running_since timestamptz, business_seconds double precision, calendar_seconds double precision,
+		due_at timestamptz, warn_at timestamptz, breached_at timestamptz, stopped_at timestamptz,
+		stopped_by bigint, stop_reason text, followup_at timestamptz, followup_by bigint,
+		followup_business_seconds double precision, followup_calendar_seconds double precision,
+		assignee_id bigint, team_id bigint, tier text, started_cum_seconds double precision,
+		warned_at timestamptz, escalated_at timestamptz, next_check_at timestamptz)`
+
+// insertClocks writes the clocks of a JSON array of clockRow, bound as its one parameter.
+var insertClocks = `
+	INSERT INTO sla_clocks AS c (` + strings.Join(clockColumns, ", ") + `, updated_at)
+	SELECT x.*, now() FROM jsonb_to_recordset(CAST(? AS jsonb)) AS x` + clockRecordset
+
+// clocks evaluates one ticket's clocks under these settings, carrying over what stored holds of
+// its earlier clocks. A ticket no policy covers has none.
+func (st *settings) clocks(f ticketFacts, history []Step, stored map[clockKey]storedClock) ([]clockRow, error) {
+	p := Select(st.policies, f.Priority, f.Tier)
+	if p == nil {
+		return nil, nil
+	}
+	cal := st.calendars[p.CalendarID]
+	if cal == nil {
+		return nil, fmt.Errorf("policy %d: calendar %d is missing", p.ID, p.CalendarID)
+	}
+	var rows []clockRow
+	for _, c := range Evaluate(f.CreatedAt, history, p, cal, f.Now) {
+		row := newClockRow(f.ID, c, stored[clockKey{f.ID, c.Kind, c.Cycle}], p, f.Now)
+		row.AssigneeID, row.TeamID, row.Tier = f.AssigneeID, f.TeamID, f.Tier
+		rows = append(rows, row)
+	}
+	return rows, nil
+}
+
+// clocksCompanion names the clocks written with a new ticket (see newTicketClocks).
+const clocksCompanion = "sla_clocks"
+
+// newTicketClocks gives intake the statement that starts a new ticket's clocks along with the
+// ticket, under the settings this node last read, so that the busiest write of the help desk
+// costs no round trip of ours. The clocks go in only if those settings are still current;
+// otherwise none are written and the hook evaluates the ticket the long way. So does a ticket no
+// policy covers, because the settings version alone cannot vouch for having no clocks.
+func (s *Service) newTicketClocks(t tickets.NewTicketFacts) (string, map[string]any, bool) {
+	s.mu.Lock()
+	st := s.cached
+	s.mu.Unlock()
+	if st == nil || t.Created.IsZero() {
+		return "", nil, false
+	}
+	rows, err := st.clocks(ticketFacts{Priority: t.Priority, Status: tickets.StatusNew, CreatedAt: t.Created, Tier: string(t.Tier), Now: t.Created}, nil, nil)
+	if err != nil || len(rows) == 0 {
+		return "", nil, false
+	}
+	payload, err := json.Marshal(rows)
+	if err != nil {
+		return "", nil, false
+	}
+	return newTicketClocksSQL, map[string]any{"sla_clocks": string(payload), "sla_version": st.version}, true
+}
+
+// newTicketClocksSQL writes clockRows whose ticket, assignee and team come from the new ticket
+// row t of the intake statement.
+var newTicketClocksSQL = func() string {
+	from := map[string]string{"ticket_id": "t.id", "assignee_id": "t.assignee_id", "team_id": "t.team_id"}
+	selected := make([]string, len(clockColumns))
+	for i, c := range clockColumns {
+		if selected[i] = from[c]; selected[i] == "" {
+			selected[i] = "x." + c
+		}
+	}
+	return `INSERT INTO sla_clocks (` + strings.Join(clockColumns, ", ") + `, updated_at)
+		SELECT ` + strings.Join(selected, ", ") + `, now()
+		FROM t, jsonb_to_recordset(CAST(@sla_clocks AS jsonb)) AS x` + clockRecordset + `
+		WHERE (SELECT version FROM sla_state) = CAST(@sla_version AS bigint)
+		RETURNING 1`
+}()
 
 // clockRow is a clock as written, in the JSON that jsonb_to_recordset reads.
 type clockRow struct {

@@ -12,7 +12,7 @@ import (
 // messages) commits them together with its own records, and one item's failure undoes only that
 // item.
 func (d *Desk) InTx(tx *gorm.DB) *Desk {
-	return &Desk{db: tx, limits: d.limits, hooks: d.hooks, initialDue: d.initialDue}
+	return &Desk{db: tx, limits: d.limits, hooks: d.hooks, initialDue: d.initialDue, companions: d.companions}
 }
 
 // FindOrCreateByEmail returns the customer owning an email address, creating them when nobody

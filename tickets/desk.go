@@ -7,6 +7,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -21,6 +23,7 @@ type Desk struct {
 	hooks      []Hook
 	settings   settingsCache
 	initialDue InitialDue
+	companions []Companion
 }
 
 // InitialDue says when a ticket created at created, with this priority for a customer of this
@@ -73,6 +76,9 @@ type Change struct {
 	CustomerID int64
 	Actor      Actor
 	Data       map[string]any
+	// Companions holds, on a new ticket's ticket.created, how many rows each companion (see
+	// AddCompanion) wrote with the ticket; nil on other changes.
+	Companions map[string]int64
 }
 
 // Hook runs inside the transaction of a unit of work on the desk, after its changes are written
@@ -83,6 +89,40 @@ type Hook func(ctx context.Context, tx *gorm.DB, changes []Change) error
 // AddHook registers h. Register hooks before the desk is used; they are not guarded for
 // concurrent registration.
 func (d *Desk) AddHook(h Hook) { d.hooks = append(d.hooks, h) }
+
+// Companion writes another module's rows for a new ticket in the very statement that inserts
+// the ticket. Intake is the busiest write of the help desk, and each statement is a round trip
+// that, measured, costs the machine about as much as the rows it writes; a hook that writes a
+// new ticket's rows after it costs one more.
+type Companion struct {
+	// Name names the companion in Change.Companions and in SQL: lower-case letters and
+	// underscores.
+	Name string
+	// Rows gives a data-modifying statement for a ticket about to be created. It reads the new
+	// ticket row from the CTE t and returns one row per row it writes. Its parameters are named
+	// (@name), with names its own: prefix them with the companion's name. ok false writes
+	// nothing for this ticket.
+	Rows func(t NewTicketFacts) (sql string, args map[string]any, ok bool)
+}
+
+// NewTicketFacts is what intake knows of a ticket before it writes it.
+type NewTicketFacts struct {
+	Priority Level
+	Tier     Tier
+	// Created is the transaction's now(), which the ticket's created_at will be.
+	Created time.Time
+}
+
+var companionName = regexp.MustCompile(`^[a-z_]+$`)
+
+// AddCompanion registers c. Register companions before the desk is used. A hook that also sees
+// new tickets learns from Change.Companions whether its companion already wrote their rows.
+func (d *Desk) AddCompanion(c Companion) {
+	if !companionName.MatchString(c.Name) || slices.ContainsFunc(d.companions, func(o Companion) bool { return o.Name == c.Name }) {
+		panic(fmt.Sprintf("tickets: companion name %q is not a new lower-case identifier", c.Name))
+	}
+	d.companions = append(d.companions, c)
+}
 
 // work is one transaction on the desk. It collects the changes recorded in it for the hooks.
 type work struct {

@@ -98,12 +98,24 @@ func (d *Desk) Intake(ctx context.Context, in NewTicket) (*Ticket, error) {
 		if err != nil {
 			return fmt.Errorf("encode events: %w", err)
 		}
-		// Ticket, first message, events and the assignment in one statement: intake is the
-		// busiest write of the help desk, and each statement is a round trip to the database.
+		// Ticket, first message, events, the assignment and the companions' rows in one
+		// statement: intake is the busiest write of the help desk, and each statement is a round
+		// trip to the database.
+		args := map[string]any{
+			"agent": r.AgentID, "capacity": r.Capacity, "subject": in.Subject, "urgency": ticket.Urgency,
+			"priority": ticket.Priority, "channel": in.Channel, "customer": customerID, "team": r.TeamID,
+			"category": in.Category, "language": in.Language, "body": in.Body, "html": in.BodyHTML,
+			"events": string(eventsJSON), "due": d.dueHint(ticket.Priority, cust),
+		}
+		companionSQL, err := d.companionRows(NewTicketFacts{Priority: ticket.Priority, Tier: cust.tier, Created: cust.now}, args)
+		if err != nil {
+			return err
+		}
 		var row struct {
 			Ticket
 			MessageID        int64
 			MessageCreatedAt time.Time
+			CompanionRows    string
 		}
 		// The agent routing chose takes the ticket only if still under capacity now that this
 		// statement sees every assignment committed before the agent's row was locked; if not,
@@ -134,19 +146,19 @@ func (d *Desk) Intake(ctx context.Context, in NewTicket) (*Ticket, error) {
 				ORDER BY x.n
 			), a AS (
 				UPDATE users SET last_assigned_at = now() WHERE id = (SELECT assignee_id FROM t)
-			)
-			SELECT t.*, m.id AS message_id, m.created_at AS message_created_at FROM t, m`,
-			map[string]any{
-				"agent": r.AgentID, "capacity": r.Capacity, "subject": in.Subject, "urgency": ticket.Urgency,
-				"priority": ticket.Priority, "channel": in.Channel, "customer": customerID, "team": r.TeamID,
-				"category": in.Category, "language": in.Language, "body": in.Body, "html": in.BodyHTML,
-				"events": string(eventsJSON), "due": d.dueHint(ticket.Priority, cust),
-			},
+			)`+companionSQL.ctes+`
+			SELECT t.*, m.id AS message_id, m.created_at AS message_created_at,
+				`+companionSQL.counts+` AS companion_rows
+			FROM t, m`, args,
 		).Scan(&row).Error
 		if err != nil {
 			return fmt.Errorf("insert ticket: %w", err)
 		}
 		ticket = row.Ticket
+		var written map[string]int64
+		if err := json.Unmarshal([]byte(row.CompanionRows), &written); err != nil {
+			return fmt.Errorf("insert ticket: companion rows: %w", err)
+		}
 		for _, e := range events {
 			ticketID := ticket.ID
 			switch {
@@ -156,6 +168,9 @@ func (d *Desk) Intake(ctx context.Context, in NewTicket) (*Ticket, error) {
 				continue // the agent filled up meanwhile; the ticket waits in the queue
 			}
 			w.recorded(event{e.actor, ticketID, customerID, e.Type, e.Data})
+			if e.Type == EventTicketCreated {
+				w.changes[len(w.changes)-1].Companions = written
+			}
 		}
 		msg := Message{
 			ID: row.MessageID, TicketID: ticket.ID, Kind: MessageInbound, AuthorCustomerID: &customerID,
@@ -173,6 +188,40 @@ func (d *Desk) Intake(ctx context.Context, in NewTicket) (*Ticket, error) {
 		return nil, fmt.Errorf("tickets: intake: %w", err)
 	}
 	return &ticket, nil
+}
+
+// companionSQL is the companions' part of the intake statement.
+type companionSQL struct {
+	ctes   string // ", cmp_name AS (…)" for each companion that writes rows
+	counts string // a jsonb object of the rows each wrote, as text
+}
+
+// companionRows asks every companion for its rows of the new ticket and adds their parameters to
+// args.
+func (d *Desk) companionRows(facts NewTicketFacts, args map[string]any) (companionSQL, error) {
+	var ctes, counts strings.Builder
+	counts.WriteString("jsonb_build_object(")
+	for i, c := range d.companions {
+		if i > 0 {
+			counts.WriteString(", ")
+		}
+		sql, params, ok := c.Rows(facts)
+		if !ok {
+			fmt.Fprintf(&counts, "'%s', 0", c.Name)
+			continue
+		}
+		for k, v := range params {
+			if _, taken := args[k]; taken {
+				return companionSQL{}, fmt.Errorf("companion %s: parameter @%s is taken", c.Name, k)
+			}
+			args[k] = v
+		}
+		// Names are checked identifiers (see AddCompanion), never input.
+		fmt.Fprintf(&ctes, ", cmp_%s AS (%s)", c.Name, sql)
+		fmt.Fprintf(&counts, "'%s', (SELECT count(*) FROM cmp_%s)", c.Name, c.Name)
+	}
+	counts.WriteString(")::text")
+	return companionSQL{ctes: ctes.String(), counts: counts.String()}, nil
 }
 
 // Check validates a new ticket without opening it, so that a channel can report the domain's

@@ -11,6 +11,8 @@ import (
 	"sync"
 	"testing"
 
+	"gorm.io/gorm"
+
 	"github.com/openhelpdesk/helpdesk/tickets"
 )
 
@@ -269,5 +271,86 @@ func TestEventsAreAppendOnly(t *testing.T) {
 		if err := db.Exec(stmt, tk.ID).Error; err == nil || !strings.Contains(err.Error(), "append-only") {
 			t.Errorf("%s: err = %v, want refusal", stmt, err)
 		}
+	}
+}
+
+// A companion's rows are written by the statement that writes the ticket, so they commit or
+// vanish with it, and the hooks learn how many there were.
+func TestCompanionsWriteWithTheTicket(t *testing.T) {
+	ctx := context.Background()
+	if err := db.Exec(`CREATE TABLE IF NOT EXISTS companion_test (ticket_id bigint NOT NULL REFERENCES tickets(id), note text NOT NULL CHECK (note <> 'refused'))`).Error; err != nil {
+		t.Fatal(err)
+	}
+	desk := tickets.NewDesk(db, tickets.Limits{})
+	desk.AddCompanion(tickets.Companion{Name: "noted", Rows: func(f tickets.NewTicketFacts) (string, map[string]any, bool) {
+		if f.Priority == tickets.Low {
+			return "", nil, false
+		}
+		return `INSERT INTO companion_test (ticket_id, note) SELECT t.id, @noted_note FROM t RETURNING 1`,
+			map[string]any{"noted_note": f.Priority.String() + " for " + string(f.Tier)}, true
+	}})
+	var seen []map[string]int64
+	desk.AddHook(func(_ context.Context, _ *gorm.DB, changes []tickets.Change) error {
+		for _, c := range changes {
+			if c.Type == tickets.EventTicketCreated {
+				seen = append(seen, c.Companions)
+			}
+		}
+		return nil
+	})
+	open := func(urgency tickets.Level) (*tickets.Ticket, error) {
+		return desk.Intake(ctx, tickets.NewTicket{Channel: tickets.ChannelAPI, Customer: tickets.CustomerContact{Email: email("companion")},
+			Subject: "s", Body: "b", Urgency: urgency})
+	}
+	notes := func(tk *tickets.Ticket) []string {
+		var out []string
+		if err := db.Raw(`SELECT note FROM companion_test WHERE ticket_id = ?`, tk.ID).Scan(&out).Error; err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+
+	tk, err := open(tickets.High)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := notes(tk); !slices.Equal(got, []string{"high for new"}) || seen[0]["noted"] != 1 {
+		t.Errorf("notes %v, hooks saw %v", got, seen)
+	}
+	quiet, err := open(tickets.Low)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := notes(quiet); len(got) != 0 || seen[1]["noted"] != 0 {
+		t.Errorf("a companion that declined wrote %v; hooks saw %v", got, seen)
+	}
+
+	// A channel's batch desk, inside its own transaction, has the same companions.
+	var batched *tickets.Ticket
+	err = db.Transaction(func(tx *gorm.DB) error {
+		batched, err = desk.InTx(tx).Intake(ctx, tickets.NewTicket{Channel: tickets.ChannelEmail,
+			Customer: tickets.CustomerContact{Email: email("batched")}, Subject: "s", Body: "b", Urgency: tickets.Urgent})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := notes(batched); !slices.Equal(got, []string{"urgent for new"}) {
+		t.Errorf("a batch desk's intake: notes %v", got)
+	}
+
+	// A companion's failure is the intake's: nothing of the ticket stays.
+	refusing := tickets.NewDesk(db, tickets.Limits{})
+	refusing.AddCompanion(tickets.Companion{Name: "noted", Rows: func(tickets.NewTicketFacts) (string, map[string]any, bool) {
+		return `INSERT INTO companion_test (ticket_id, note) SELECT t.id, 'refused' FROM t RETURNING 1`, nil, true
+	}})
+	addr := email("refused")
+	if _, err := refusing.Intake(ctx, tickets.NewTicket{Channel: tickets.ChannelAPI, Customer: tickets.CustomerContact{Email: addr}, Subject: "s", Body: "b"}); err == nil {
+		t.Fatal("the companion's failure did not fail the intake")
+	}
+	var left int64
+	db.Raw(`SELECT count(*) FROM customer_identities WHERE value = ?`, addr).Scan(&left)
+	if left != 0 {
+		t.Error("a failed intake left its customer behind")
 	}
 }

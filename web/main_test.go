@@ -137,7 +137,7 @@ func newAppOn(db *gorm.DB, cfg *config.Config, logger *slog.Logger) (*fiber.App,
 		logger = slog.New(slog.DiscardHandler)
 	}
 	desk := tickets.NewDesk(db, tickets.Limits{})
-	desk.AddHook(knowledgebase.FeedHook)
+	knowledgebase.AttachFeed(desk)
 	slaService := sla.New(db, desk, sla.Options{Logger: logger, Now: slaClock.Now})
 	return web.New(web.Deps{
 		SLA:        slaService,

@@ -23,7 +23,7 @@ type services struct {
 
 func newServices(cfg *config.Config, db *gorm.DB, logger *slog.Logger) (*services, error) {
 	desk := tickets.NewDesk(db, tickets.Limits{})
-	desk.AddHook(knowledgebase.FeedHook)
+	knowledgebase.AttachFeed(desk)
 	email, err := newEmailChannel(cfg, db, desk, logger)
 	if err != nil {
 		return nil, err
