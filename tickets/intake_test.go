@@ -274,6 +274,55 @@ func TestEventsAreAppendOnly(t *testing.T) {
 	}
 }
 
+// A customer is found by whichever identity they are known by, the email first, and learns the
+// other; an identity someone else owns stays theirs.
+func TestIntakeFindsTheCustomerByEmailOrPhone(t *testing.T) {
+	ctx := context.Background()
+	desk := tickets.NewDesk(db, tickets.Limits{})
+	intake := func(c tickets.CustomerContact) *tickets.Ticket {
+		t.Helper()
+		tk, err := desk.Intake(ctx, tickets.NewTicket{Channel: tickets.ChannelAPI, Customer: c, Subject: "s", Body: "b"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tk
+	}
+	phone := func() string { return fmt.Sprintf("+34 6%08d", unique.Add(1)) }
+	identities := func(customerID int64) []string {
+		t.Helper()
+		var values []string
+		if err := db.Raw(`SELECT value FROM customer_identities WHERE customer_id = ? ORDER BY kind, value`, customerID).Scan(&values).Error; err != nil {
+			t.Fatal(err)
+		}
+		return values
+	}
+
+	byPhone, byEmail := phone(), email("email-only")
+	caller := intake(tickets.CustomerContact{Phone: byPhone, Name: "Caller"})
+	writer := intake(tickets.CustomerContact{Email: byEmail, Name: "Writer"})
+
+	// Known by phone, new email: the caller, who now has both.
+	newEmail := email("caller")
+	if tk := intake(tickets.CustomerContact{Email: newEmail, Phone: byPhone}); tk.CustomerID != caller.CustomerID {
+		t.Errorf("known phone, new email: customer %d, want the caller %d", tk.CustomerID, caller.CustomerID)
+	}
+	if got := identities(caller.CustomerID); len(got) != 2 || got[0] != newEmail {
+		t.Errorf("the caller's identities = %v", got)
+	}
+	// Email of one, phone of another: the email's owner; the phone stays with the caller.
+	if tk := intake(tickets.CustomerContact{Email: byEmail, Phone: byPhone}); tk.CustomerID != writer.CustomerID {
+		t.Errorf("email of one, phone of another: customer %d, want the email's owner %d", tk.CustomerID, writer.CustomerID)
+	}
+	if got := identities(writer.CustomerID); !slices.Equal(got, []string{byEmail}) {
+		t.Errorf("the writer took another's phone: %v", got)
+	}
+	// Both new: one new customer with both.
+	both := intake(tickets.CustomerContact{Email: email("both"), Phone: phone()})
+	if both.CustomerID == caller.CustomerID || both.CustomerID == writer.CustomerID || len(identities(both.CustomerID)) != 2 {
+		t.Errorf("two new identities: customer %d with %v", both.CustomerID, identities(both.CustomerID))
+	}
+}
+
 // A companion's rows are written by the statement that writes the ticket, so they commit or
 // vanish with it, and the hooks learn how many there were.
 func TestCompanionsWriteWithTheTicket(t *testing.T) {
