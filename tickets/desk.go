@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"regexp"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -24,6 +25,12 @@ type Desk struct {
 	settings   settingsCache
 	initialDue InitialDue
 	companions []Companion
+	// turns admits units of work to the database a few at a time, in the order they came:
+	// database/sql hands a freed connection to a random waiter, so under load some requests
+	// waited many turns (intake's p99 was twice its p50), and with fewer transactions at once
+	// the database spends less of the machine switching between them. nil lets every unit in:
+	// a desk inside another's transaction (InTx) is already admitted.
+	turns chan struct{}
 }
 
 // InitialDue says when a ticket created at created, with this priority for a customer of this
@@ -132,6 +139,15 @@ type work struct {
 
 // inTx runs fn in a transaction bound to ctx and hands its changes to the hooks before commit.
 func (d *Desk) inTx(ctx context.Context, fn func(w *work) error) error {
+	if d.turns != nil {
+		// A channel's blocked senders are woken in the order they blocked.
+		select {
+		case d.turns <- struct{}{}:
+			defer func() { <-d.turns }()
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
 	return d.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		w := &work{tx: tx}
 		if err := fn(w); err != nil {
@@ -176,11 +192,15 @@ func (w *work) recorded(events ...event) {
 	}
 }
 
-// Limits bound what one ticket or message may carry.
+// Limits bound what one ticket or message may carry, and how many of the desk's transactions
+// run at once.
 type Limits struct {
 	MaxBodyBytes       int   // text body; default 256 KiB
 	MaxAttachments     int   // per message; default 20
 	MaxAttachmentBytes int64 // per file; default 25 MiB
+	// MaxWriters is how many units of work run on the database at once; the others wait their
+	// turn, first come, first served. Default 4 per CPU.
+	MaxWriters int
 }
 
 func (l Limits) withDefaults() Limits {
@@ -193,12 +213,16 @@ func (l Limits) withDefaults() Limits {
 	if l.MaxAttachmentBytes <= 0 {
 		l.MaxAttachmentBytes = 25 << 20
 	}
+	if l.MaxWriters <= 0 {
+		l.MaxWriters = 4 * runtime.GOMAXPROCS(0)
+	}
 	return l
 }
 
 // NewDesk returns a Desk working on db.
 func NewDesk(db *gorm.DB, limits Limits) *Desk {
-	return &Desk{db: db, limits: limits.withDefaults()}
+	limits = limits.withDefaults()
+	return &Desk{db: db, limits: limits, turns: make(chan struct{}, limits.MaxWriters)}
 }
 
 // event is one audit trail entry waiting to be written.

@@ -133,3 +133,71 @@ func TestOnStoredRunsInTheIntakeTransaction(t *testing.T) {
 		t.Errorf("messages = %d, want the failed one gone", len(d.Messages))
 	}
 }
+
+// The desk runs at most MaxWriters units of work at once and lets the others in first come, first
+// served; one that gives up waiting writes nothing.
+func TestUnitsOfWorkTakeTurns(t *testing.T) {
+	desk := tickets.NewDesk(db, tickets.Limits{MaxWriters: 1})
+	hold := make(chan struct{})
+	entered := make(chan string, 4)
+	desk.AddHook(func(_ context.Context, _ *gorm.DB, changes []tickets.Change) error {
+		for _, c := range changes {
+			if c.Type == tickets.EventTicketCreated {
+				subject, _ := c.Data["subject"].(string)
+				entered <- subject
+				if subject == "first" {
+					<-hold
+				}
+			}
+		}
+		return nil
+	})
+	open := func(ctx context.Context, subject string) error {
+		_, err := desk.Intake(ctx, tickets.NewTicket{Channel: tickets.ChannelAPI,
+			Customer: tickets.CustomerContact{Email: email("turns")}, Subject: subject, Body: "b"})
+		return err
+	}
+	done := make(chan error, 3)
+	go func() { done <- open(context.Background(), "first") }()
+	if got := <-entered; got != "first" {
+		t.Fatalf("%s ran first", got)
+	}
+	// These queue, in this order, while the first holds the only turn.
+	go func() { done <- open(context.Background(), "second") }()
+	time.Sleep(100 * time.Millisecond)
+	impatient, cancel := context.WithCancel(context.Background())
+	gaveUp := make(chan error, 1)
+	go func() { gaveUp <- open(impatient, "impatient") }()
+	time.Sleep(100 * time.Millisecond)
+	go func() { done <- open(context.Background(), "third") }()
+	time.Sleep(100 * time.Millisecond)
+	select {
+	case got := <-entered:
+		t.Fatalf("%s ran beside the first", got)
+	default:
+	}
+
+	cancel()
+	if err := <-gaveUp; !errors.Is(err, context.Canceled) {
+		t.Errorf("a unit that stopped waiting: %v", err)
+	}
+	close(hold)
+	for range 3 {
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+	close(entered)
+	var order []string
+	for subject := range entered {
+		order = append(order, subject)
+	}
+	if want := []string{"second", "third"}; !slices.Equal(order, want) {
+		t.Errorf("the waiting units ran in the order %v, want %v", order, want)
+	}
+	var written int64
+	db.Raw(`SELECT count(*) FROM tickets WHERE subject = 'impatient'`).Scan(&written)
+	if written != 0 {
+		t.Error("the unit that gave up waiting wrote its ticket")
+	}
+}
