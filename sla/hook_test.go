@@ -278,28 +278,13 @@ func TestNewTicketClocksEqualAFullEvaluation(t *testing.T) {
 // A node starts new tickets' clocks under the settings it last read; when another node changed
 // them meanwhile, the ticket still gets the clocks of the settings in force.
 func TestNewTicketFollowsAPolicyChangedOnAnotherNode(t *testing.T) {
-	ctx := context.Background()
 	here, there := newEnv(t), newEnv(t)
 	admin := tickets.StaffActor(here.agent(t, tickets.RoleAdmin).ID)
 	here.ticket(t, tickets.Normal, 0) // this node has read the settings
 
-	normal := *policyNamed(t, there, "Normal and low")
-	original := normal
-	original.Targets = map[Kind]*Target{}
-	for k, v := range normal.Targets {
-		c := *v
-		original.Targets[k] = &c
-	}
-	t.Cleanup(func() {
-		if _, err := there.svc.SavePolicy(ctx, admin, original.ID, original); err != nil {
-			t.Error(err)
-		}
-		there.svc.Sweep(ctx)
+	changePolicy(t, there, admin, "Normal and low", func(p *Policy) {
+		p.Targets[FirstResponse] = &Target{Minutes: 60, Business: true}
 	})
-	normal.Targets[FirstResponse] = &Target{Minutes: 60, Business: true}
-	if _, err := there.svc.SavePolicy(ctx, admin, normal.ID, normal); err != nil {
-		t.Fatal(err)
-	}
 
 	tk := here.ticket(t, tickets.Normal, 0)
 	if fr := clocksOf(t, tk.ID)["first_response/1"]; fr.TargetSeconds != 3600 {

@@ -206,6 +206,30 @@ func officeHours(t testing.TB, e *env) *Calendar {
 }
 
 // policyNamed finds a policy; settings tests restore what they change.
+// changePolicy saves the policy called name as edit leaves it, and puts it back as it was when
+// the test ends.
+func changePolicy(t testing.TB, e *env, admin tickets.Actor, name string, edit func(*Policy)) {
+	t.Helper()
+	ctx := context.Background()
+	changed := *policyNamed(t, e, name)
+	original := changed
+	original.Targets = map[Kind]*Target{}
+	for k, v := range changed.Targets {
+		c := *v
+		original.Targets[k] = &c
+	}
+	t.Cleanup(func() {
+		if _, err := e.svc.SavePolicy(ctx, admin, original.ID, original); err != nil {
+			t.Error(err)
+		}
+		e.svc.Sweep(ctx)
+	})
+	edit(&changed)
+	if _, err := e.svc.SavePolicy(ctx, admin, changed.ID, changed); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func policyNamed(t testing.TB, e *env, name string) *Policy {
 	t.Helper()
 	ps, err := e.svc.Policies(context.Background())

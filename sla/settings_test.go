@@ -104,24 +104,10 @@ func TestSettingsChangeReevaluatesOpenTickets(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	high := *policyNamed(t, e, "High")
-	original := high
-	original.Targets = map[Kind]*Target{}
-	for k, v := range high.Targets {
-		c := *v
-		original.Targets[k] = &c
-	}
-	t.Cleanup(func() {
-		if _, err := e.svc.SavePolicy(ctx, admin, original.ID, original); err != nil {
-			t.Error(err)
-		}
-		e.svc.Sweep(ctx)
+	changePolicy(t, e, admin, "High", func(p *Policy) {
+		p.CalendarID = madrid.ID
+		p.Targets[FirstResponse] = &Target{Minutes: 120, Business: true}
 	})
-	high.CalendarID = madrid.ID
-	high.Targets[FirstResponse] = &Target{Minutes: 120, Business: true}
-	if _, err := e.svc.SavePolicy(ctx, admin, high.ID, high); err != nil {
-		t.Fatal(err)
-	}
 	if count(t, `SELECT count(*) FROM sla_recompute WHERE ticket_id = ?`, tk.ID) != 1 {
 		t.Fatal("the open ticket was not queued")
 	}
