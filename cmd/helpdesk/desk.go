@@ -22,7 +22,7 @@ type services struct {
 }
 
 func newServices(cfg *config.Config, db *gorm.DB, logger *slog.Logger) (*services, error) {
-	desk := tickets.NewDesk(db, tickets.Limits{})
+	desk := tickets.NewDesk(db, tickets.Limits{MaxWriters: cfg.DBWriters})
 	knowledgebase.AttachFeed(desk)
 	email, err := newEmailChannel(cfg, db, desk, logger)
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -24,6 +25,7 @@ type Config struct {
 	BaseURL     string        // HELPDESK_BASE_URL; the address customers and agents reach us at
 	AutoMigrate bool          // HELPDESK_AUTO_MIGRATE
 	DBMaxConns  int           // HELPDESK_DB_MAX_CONNS
+	DBWriters   int           // HELPDESK_DB_WRITERS: transactions writing at once; more wait their turn
 	LogLevel    slog.Level    // HELPDESK_LOG_LEVEL
 	LogFormat   string        // HELPDESK_LOG_FORMAT: text or json
 	AutoClose   time.Duration // HELPDESK_AUTOCLOSE_AFTER; 0 never closes solved tickets
@@ -114,6 +116,7 @@ var options = []option{
 		return nil
 	}},
 	{"db-max-conns", "HELPDESK_DB_MAX_CONNS", "20", "database connections per process", positiveInt(func(c *Config, n int) { c.DBMaxConns = n })},
+	{"db-writers", "HELPDESK_DB_WRITERS", strconv.Itoa(4 * runtime.GOMAXPROCS(0)), "ticket transactions per process writing at once (default 4 per CPU); more wait their turn, first come, first served", positiveInt(func(c *Config, n int) { c.DBWriters = n })},
 	{"log-level", "HELPDESK_LOG_LEVEL", "info", "debug, info, warn or error", func(c *Config, v string) error {
 		return c.LogLevel.UnmarshalText([]byte(v))
 	}},
@@ -349,6 +352,7 @@ func (c *Config) LogValue() slog.Value {
 		slog.String("base_url", c.BaseURL),
 		slog.Bool("auto_migrate", c.AutoMigrate),
 		slog.Int("db_max_conns", c.DBMaxConns),
+		slog.Int("db_writers", c.DBWriters),
 		slog.Duration("autoclose_after", c.AutoClose),
 		slog.Duration("sla_sweep_every", c.SLASweepEvery),
 		slog.Any("trusted_proxies", c.TrustedProxies),

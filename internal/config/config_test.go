@@ -50,6 +50,7 @@ func TestBadValuesNameTheirSource(t *testing.T) {
 		{map[string]string{"HELPDESK_ADDR": "localhost:http2"}, nil, "HELPDESK_ADDR"},
 		{map[string]string{"HELPDESK_AUTO_MIGRATE": "sometimes"}, nil, "HELPDESK_AUTO_MIGRATE"},
 		{map[string]string{"HELPDESK_DB_MAX_CONNS": "0"}, nil, "HELPDESK_DB_MAX_CONNS"},
+		{map[string]string{"HELPDESK_DB_WRITERS": "none"}, nil, "HELPDESK_DB_WRITERS"},
 		{map[string]string{"HELPDESK_LOG_LEVEL": "loud"}, nil, "HELPDESK_LOG_LEVEL"},
 		{map[string]string{"HELPDESK_BASE_URL": "help.example.com"}, nil, "HELPDESK_BASE_URL"},
 		{map[string]string{"HELPDESK_TRUSTED_PROXIES": "10.0.0.0/8, nonsense"}, nil, "HELPDESK_TRUSTED_PROXIES"},
