@@ -1,8 +1,6 @@
 package web
 
 import (
-	"crypto/hmac"
-	"encoding/base64"
 	"errors"
 	"net/url"
 	"strconv"
@@ -46,27 +44,13 @@ func (s *server) setPortalCookie(c *fiber.Ctx, secret string, expires time.Time)
 
 // portalCSRF is the form token of the request's portal session.
 func (s *server) portalCSRF(c *fiber.Ctx) string {
-	return base64.RawURLEncoding.EncodeToString(s.mac("csrf-portal", []byte(c.Cookies(portalCookie))))
+	return s.sessionCSRF(c, "csrf-portal", portalCookie)
 }
 
 // portalCSRFValid checks the token a portal form sent, and that a browser naming the page it
 // came from names one of ours.
 func (s *server) portalCSRFValid(c *fiber.Ctx) bool {
-	token := c.FormValue(csrfField)
-	if token == "" {
-		token = c.Get("X-CSRF-Token")
-	}
-	got, err := base64.RawURLEncoding.DecodeString(token)
-	if err != nil || len(got) == 0 || !hmac.Equal(got, s.mac("csrf-portal", []byte(c.Cookies(portalCookie)))) {
-		return false
-	}
-	if origin := c.Get(fiber.HeaderOrigin); origin != "" && origin != "null" {
-		u, err := url.Parse(origin)
-		if err != nil || u.Host != c.Hostname() {
-			return false
-		}
-	}
-	return true
+	return s.sessionCSRFValid(c, "csrf-portal", portalCookie) && sameOrigin(c)
 }
 
 // requirePortal lets a request through when it carries a live portal session, and a change
